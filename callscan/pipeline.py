@@ -1,0 +1,232 @@
+"""Streaming orchestration: inputs → sources → transcripts → roles → analysis → store → files.
+
+``plan()`` finds and hashes the inputs and decides, per call, whether it needs transcription,
+only re-analysis, or nothing. ``run()`` is a generator of ``Outcome``s: each call is stored
+(one transaction) and its files written the moment it is finished, before the next result is
+taken, so an interrupted batch keeps everything done so far.
+
+Workers are processes (two single-threaded CTranslate2 processes beat one two-threaded one on
+2 cores), each loading the model once; the main process owns the store, so SQLite has one
+writer.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from . import analyze as analysis
+from .config import ScanOptions, TranscribeOptions
+from .errors import CallscanError, InputError
+from .ingest.audio import probe_duration
+from .ingest.sources import Candidate, Rejected, discover, make_source
+from .ingest.transcripts import read_transcript
+from .schema import Call, Source, Transcript
+from .speakers import assign_roles
+from .store import Store, transcript_key
+from .transcribe import resolve_model, transcribe_file
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """What happened to one input."""
+
+    path: Path
+    status: str  # ok | skipped | reanalysed | failed
+    call: Call | None = None
+    message: str | None = None
+    audio_seconds: float = 0.0
+
+
+@dataclass
+class Job:
+    source: Source
+    action: str  # transcribe | reanalyse | skip
+    estimate: float  # seconds of audio, for progress
+
+
+@dataclass
+class Plan:
+    jobs: list[Job] = field(default_factory=list)
+    rejected: list[Outcome] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(j.estimate for j in self.jobs if j.action == "transcribe")
+
+
+def plan(inputs: list[Path], options: ScanOptions, store: Store) -> Plan:
+    """Hash every input and compare with the store; nothing is transcribed here."""
+    result = Plan()
+    model_id = resolve_model(options.transcribe.model).id
+    want_analysis = analysis.analysis_key(options.rep_channel)
+    for found in discover(inputs, result.warnings):
+        if isinstance(found, Rejected):
+            result.rejected.append(Outcome(found.path, "failed", message=found.reason))
+            continue
+        try:
+            source = make_source(found)
+        except InputError as exc:
+            result.rejected.append(Outcome(found.path, "failed", message=str(exc)))
+            continue
+        result.jobs.append(_job(found, source, store, model_id, options, want_analysis))
+    # Longest first: with several workers the batch then ends evenly.
+    result.jobs.sort(key=lambda j: -j.estimate)
+    return result
+
+
+def _job(found: Candidate, source: Source, store: Store, model_id: str, options: ScanOptions, want_analysis: str) -> Job:
+    if found.kind == "audio":
+        key = transcript_key(source, model_id, options.transcribe.cache_settings())
+        estimate = probe_duration(found.path) or source.size / 16000  # ~128 kbps if the header is silent
+    else:
+        key = transcript_key(source, None, _reader_settings(found.path))
+        estimate = 0.0
+    stored = store.status(source.call_id)
+    if stored is None or stored[0] != key:
+        action = "transcribe"
+    elif stored[1] != want_analysis:
+        action = "reanalyse"
+    else:
+        action = "skip"
+    return Job(source, action, estimate)
+
+
+def _reader_settings(path: Path) -> dict:
+    return {"reader": path.suffix.lower().lstrip(".")}
+
+
+def run(
+    work: Plan,
+    options: ScanOptions,
+    store: Store,
+    on_saved: Callable[[Call], None] | None = None,
+) -> Iterator[Outcome]:
+    """Process the plan, yielding one Outcome per input as soon as it is stored."""
+    yield from work.rejected
+    want_analysis = analysis.analysis_key(options.rep_channel)
+    pending: list[Job] = []
+    for job in work.jobs:
+        if job.action == "transcribe":
+            pending.append(job)
+            continue
+        store.update_metadata(job.source)
+        call = store.load_call(job.source.call_id)
+        if job.action == "reanalyse":
+            call = _finish(call.source, call.transcript, options)
+            store.save_analysis(call, want_analysis)
+        if on_saved:
+            on_saved(call)
+        yield Outcome(Path(job.source.path), "reanalysed" if job.action == "reanalyse" else "skipped", call)
+    for job, transcript, error in _transcribe_all(pending, options):
+        path = Path(job.source.path)
+        if error is not None:
+            yield Outcome(path, "failed", message=error)
+            continue
+        call = _finish(job.source, transcript, options)
+        store.save_call(call, want_analysis)
+        if on_saved:
+            on_saved(call)
+        yield Outcome(path, "ok", call, audio_seconds=transcript.duration if job.source.kind == "audio" else 0.0)
+
+
+def _finish(source: Source, transcript: Transcript, options: ScanOptions) -> Call:
+    call = Call(id=source.call_id, source=source, transcript=transcript)
+    call.role_confidence = assign_roles(transcript, source, options.rep_channel)
+    return analysis.analyze(call)
+
+
+# -- transcription, in-process or in a pool -------------------------------------------------
+
+_worker_threads = 0
+
+
+def _init_worker(threads: int) -> None:
+    global _worker_threads
+    _worker_threads = threads
+    # Ctrl-C goes to the whole process group; only the main process should handle it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _transcribe_one(source: Source, options: TranscribeOptions, threads: int) -> Transcript:
+    if source.kind == "transcript":
+        return read_transcript(source.path)
+    return transcribe_file(source.path, options, cpu_threads=threads)
+
+
+def _pool_task(source: Source, options: TranscribeOptions) -> tuple[Transcript | None, str | None]:
+    """Runs in a worker: user errors come back as a message, not an exception."""
+    try:
+        return _transcribe_one(source, options, _worker_threads), None
+    except CallscanError as exc:
+        return None, str(exc)
+    except MemoryError:
+        return None, "out of memory while decoding or transcribing"
+
+
+def _transcribe_all(jobs: list[Job], options: ScanOptions) -> Iterator[tuple[Job, Transcript | None, str | None]]:
+    cores = multiprocessing.cpu_count()
+    audio_jobs = sum(1 for j in jobs if j.source.kind == "audio")
+    workers = max(1, min(options.jobs, audio_jobs))
+    threads = max(1, cores // workers)
+    if workers == 1:
+        for job in jobs:
+            try:
+                yield job, _transcribe_one(job.source, options.transcribe, threads), None
+            except CallscanError as exc:
+                yield job, None, str(exc)
+        return
+    yield from _pooled(jobs, options.transcribe, workers, threads)
+
+
+def _pooled(jobs: list[Job], options: TranscribeOptions, workers: int, threads: int):
+    context = multiprocessing.get_context("spawn")  # forking a process with OpenMP threads can hang
+    executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads,))
+    try:
+        queue = list(jobs)
+        running: dict[Future, Job] = {}
+        # Keep at most 2 tasks per worker in flight so results stream in order of completion
+        # and an interrupt leaves little half-done work.
+        while queue or running:
+            while queue and len(running) < workers * 2:
+                job = queue.pop(0)
+                running[executor.submit(_pool_task, job.source, options)] = job
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                job = running.pop(future)
+                try:
+                    transcript, error = future.result()
+                except Exception as exc:  # a worker crashed (killed, segfault): report, go on
+                    transcript, error = None, f"worker failed ({type(exc).__name__}: {exc})"
+                    if "BrokenProcessPool" in type(exc).__name__:
+                        executor = _restart(executor, context, workers, threads, running, queue)
+                yield job, transcript, error
+    finally:
+        _stop(executor)
+
+
+def _restart(executor, context, workers, threads, running, queue):
+    """A dead worker breaks the pool: requeue what was in flight and start a new pool."""
+    queue[:0] = list(running.values())
+    running.clear()
+    _stop(executor)
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads,))
+
+
+def _stop(executor: ProcessPoolExecutor) -> None:
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+
