@@ -163,6 +163,47 @@ def report(db_path, out_dir, since, until, rep, template_dir):
     click.echo(f"{len(calls)} calls · briefing: {index}", err=True)
 
 
+@cli.command(context_settings=CONTEXT)
+@click.option("--models", "models", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Models folder (default: the repo's models/, or $CALLSCAN_MODELS).")
+def train(models):
+    """Rebuild the objection classifier from models/objections/data/ (train.jsonl, scored on dev.jsonl)."""
+    from .config import models_dir
+    from .training import train as run_training
+
+    result = run_training((models or models_dir()) / "objections")
+    click.echo(f"trained on {result.n_train} lines in {result.seconds:.1f} s → {result.model_dir}", err=True)
+    if result.dev:
+        click.echo(_score_table(result.dev))
+
+
+@cli.command("eval", context_settings=CONTEXT)
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@click.option("--models", "models", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Models folder (default: the repo's models/, or $CALLSCAN_MODELS).")
+def evaluate(file, as_json, models):
+    """Score the objection model on FILE.jsonl: {"text": ..., "labels": [...]} per line ([] = no objection)."""
+    import json
+
+    from .config import models_dir
+    from .training import evaluate as run_eval
+
+    result = run_eval(file, (models or models_dir()) / "objections")
+    click.echo(json.dumps(result) if as_json else _score_table(result))
+
+
+def _score_table(result: dict) -> str:
+    lines = [f"{'category':<16}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
+    for category, row in result["per_category"].items():
+        lines.append(f"{category:<16}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{row['support']:>10d}")
+    micro = result["micro"]
+    lines.append(f"{'micro':<16}{micro['precision']:>10.3f}{micro['recall']:>10.3f}{micro['f1']:>10.3f}{result['n']:>10d}")
+    lines.append(f"macro F1 {result['macro_f1']:.3f} · false-positive rate on no-objection lines "
+                 f"{result['none_false_positive_rate']:.3f} · {result['n']} lines")
+    return "\n".join(lines)
+
+
 def _open_store(path: Path):
     from .store import Store
 

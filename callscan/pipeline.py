@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from . import analyze as analysis
-from .config import ScanOptions, TranscribeOptions
+from .config import ScanOptions, TranscribeOptions, models_dir
 from .errors import CallscanError, InputError
 from .ingest.audio import probe_duration
 from .ingest.sources import Candidate, Rejected, discover, make_source
@@ -67,7 +67,7 @@ def plan(inputs: list[Path], options: ScanOptions, store: Store) -> Plan:
     """Hash every input and compare with the store; nothing is transcribed here."""
     result = Plan()
     model_id = resolve_model(options.transcribe.model).id
-    want_analysis = analysis.analysis_key(options.rep_channel)
+    want_analysis = analysis.analysis_key(_analyzer(), options.rep_channel)
     for found in discover(inputs, result.warnings):
         if isinstance(found, Rejected):
             result.rejected.append(Outcome(found.path, "failed", message=found.reason))
@@ -112,7 +112,8 @@ def run(
 ) -> Iterator[Outcome]:
     """Process the plan, yielding one Outcome per input as soon as it is stored."""
     yield from work.rejected
-    want_analysis = analysis.analysis_key(options.rep_channel)
+    analyzer = _analyzer()
+    want_analysis = analysis.analysis_key(analyzer, options.rep_channel)
     pending: list[Job] = []
     for job in work.jobs:
         if job.action == "transcribe":
@@ -121,7 +122,7 @@ def run(
         store.update_metadata(job.source)
         call = store.load_call(job.source.call_id)
         if job.action == "reanalyse":
-            call = _finish(call.source, call.transcript, options)
+            call = _finish(call.source, call.transcript, options, analyzer)
             store.save_analysis(call, want_analysis)
         if on_saved:
             on_saved(call)
@@ -131,17 +132,21 @@ def run(
         if error is not None:
             yield Outcome(path, "failed", message=error)
             continue
-        call = _finish(job.source, transcript, options)
+        call = _finish(job.source, transcript, options, analyzer)
         store.save_call(call, want_analysis)
         if on_saved:
             on_saved(call)
         yield Outcome(path, "ok", call, audio_seconds=transcript.duration if job.source.kind == "audio" else 0.0)
 
 
-def _finish(source: Source, transcript: Transcript, options: ScanOptions) -> Call:
+def _analyzer() -> analysis.Analyzer:
+    return analysis.load_analyzer(models_dir())
+
+
+def _finish(source: Source, transcript: Transcript, options: ScanOptions, analyzer: analysis.Analyzer) -> Call:
     call = Call(id=source.call_id, source=source, transcript=transcript)
     call.role_confidence = assign_roles(transcript, source, options.rep_channel)
-    return analysis.analyze(call)
+    return analyzer.analyze(call)
 
 
 # -- transcription, in-process or in a pool -------------------------------------------------
@@ -209,8 +214,10 @@ def _pooled(jobs: list[Job], options: TranscribeOptions, workers: int, threads: 
                     if "BrokenProcessPool" in type(exc).__name__:
                         executor = _restart(executor, context, workers, threads, running, queue)
                 yield job, transcript, error
-    finally:
-        _stop(executor)
+    except BaseException:
+        _stop(executor)  # interrupted or failed: don't wait for work in flight
+        raise
+    executor.shutdown(wait=True)
 
 
 def _restart(executor, context, workers, threads, running, queue):

@@ -1,24 +1,74 @@
 """Analysis of a transcribed call: what the customer objected to, said and was asked.
 
-``ANALYSIS_VERSION`` is part of every call's analysis key: bump it when analysis changes and
-the next scan re-analyses stored calls without re-transcribing them.
+An ``Analyzer`` bundles everything loaded once per process — the spaCy pipeline, the
+objection engine, the lexicon and the trackers — and its ``key`` changes whenever any of
+them changes, so the next scan re-analyses stored calls without re-transcribing them.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 from ..schema import Call
 from .metrics import conversation_metrics
 
-ANALYSIS_VERSION = "1"
+ANALYSIS_VERSION = "2"
 
 
-def analysis_key(rep_channel: str) -> str:
-    return hashlib.sha256(f"{ANALYSIS_VERSION}|{rep_channel}".encode()).hexdigest()[:16]
+@dataclass
+class Analyzer:
+    nlp: object
+    engine: object  # objections.ObjectionEngine
+    lexicon: object  # keywords.Lexicon
+    trackers: list
+    tracker_matcher: object
+    key: str
+
+    def analyze(self, call: Call) -> Call:
+        """Fill the call's analysis fields in place (and return it)."""
+        from .keywords import key_phrase_candidates, mentions
+        from .trackers import tracker_counts
+        from .utterances import customer_side, parse_segments
+
+        utterances = parse_segments(self.nlp, call.transcript.segments)
+        customer = customer_side(utterances)
+        attributed = any(u.role == "customer" for u in customer)
+        call.objections = self.engine.find(customer, attributed)
+        call.keywords = key_phrase_candidates(customer)
+        call.mentions = mentions(customer, self.lexicon, self.nlp)
+        call.trackers = self.tracker_matcher.match(utterances)
+        call.metrics = conversation_metrics(call.transcript.segments, call.transcript.duration)
+        call.metrics["objections"] = len({o["segment"] for o in call.objections})
+        call.metrics["tracker_counts"] = tracker_counts(call.trackers, self.trackers)
+        call.metrics["attributed"] = attributed
+        return call
 
 
-def analyze(call: Call) -> Call:
-    """Fill the call's analysis fields in place (and return it)."""
-    call.metrics = conversation_metrics(call.transcript.segments, call.transcript.duration)
-    return call
+@lru_cache(maxsize=2)
+def load_analyzer(models: Path) -> Analyzer:
+    from .keywords import load_lexicon
+    from .nlp import load_nlp
+    from .objections import load_engine
+    from .trackers import TrackerMatcher, load_trackers
+
+    nlp = load_nlp()
+    engine = load_engine(models / "objections")
+    lexicon = load_lexicon(models / "lexicon.yaml")
+    trackers = load_trackers(models / "trackers.yaml")
+    key = _key(engine.version, models / "lexicon.yaml", models / "trackers.yaml", nlp.meta.get("version", ""))
+    return Analyzer(nlp, engine, lexicon, trackers, TrackerMatcher(nlp, trackers), key)
+
+
+def analysis_key(analyzer: Analyzer, rep_channel: str) -> str:
+    """Stored with each call; a mismatch means "re-analyse"."""
+    return hashlib.sha256(f"{analyzer.key}|{rep_channel}".encode()).hexdigest()[:16]
+
+
+def _key(engine_version: str, *parts) -> str:
+    digest = hashlib.sha256(f"{ANALYSIS_VERSION}|{engine_version}".encode())
+    for part in parts:
+        digest.update(part.read_bytes() if isinstance(part, Path) else str(part).encode())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,395 @@
+"""Objection detection: taxonomy as data, spaCy features, a two-stage classifier.
+
+Stage 1 (the gate) decides *objection or not* for a customer utterance; stage 2 picks the
+categories (multi-label). Both are logistic regressions over TF-IDF features built from the
+spaCy parse: lemmas with negation scope marked (``price isn't an issue`` → ``price be
+NOT_issue``), plus character n-grams of the raw text, which survive ASR misspellings.
+Thresholds are chosen by cross-validation on the training split only, so dev numbers stay
+honest. ``callscan train`` rebuilds the shipped model from ``models/objections/data/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+from ..errors import CallscanError, ModelError
+from .utterances import Utterance
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "classifier.joblib"
+META_FILE = "meta.json"
+NEGATIONS = frozenset({"not", "n't", "no", "never", "nothing", "none", "nobody", "neither", "nor", "without", "hardly"})
+# Tokens that end a negation's scope.
+SCOPE_ENDS = frozenset({"but", "though", "although", "however", "because", "so", "and", "except"})
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    label: str
+    definition: str
+    stage: str
+    copy_angle: str
+    assets: tuple[str, ...]
+
+
+@dataclass
+class Taxonomy:
+    categories: dict[str, Category]
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self.categories)
+
+
+def load_taxonomy(path: Path) -> Taxonomy:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        categories = {
+            cid: Category(cid, c["label"], c["definition"], c["stage"], c["copy_angle"], tuple(c.get("assets", [])))
+            for cid, c in data["categories"].items()
+        }
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
+        raise CallscanError(f"cannot read taxonomy {path} ({type(exc).__name__}: {exc})") from None
+    return Taxonomy(categories)
+
+
+# -- features -------------------------------------------------------------------------------
+
+
+@dataclass
+class Featurizer:
+    """Turns a parsed utterance into the two text views the vectorizer reads.
+
+    View 1: lemmas, lower-cased, with tokens inside a negation's scope prefixed ``NOT_``
+    (``price isn't an issue`` → ``price be NEG NOT_a NOT_issue``), plus a ``CUE_<category>``
+    token for each cue word (``models/objections/cues.yaml``), so the model can generalise to
+    synonyms the training lines never used. View 2: the raw lower-cased text, for character
+    n-grams that survive ASR misspellings.
+    """
+
+    single: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    multi: tuple[tuple[tuple[str, ...], str], ...] = ()
+
+    @classmethod
+    def from_cues(cls, cues: dict[str, list[str]]) -> "Featurizer":
+        single: dict[str, list[str]] = {}
+        multi = []
+        for category, words in cues.items():
+            for word in words:
+                parts = tuple(str(word).lower().split())
+                if len(parts) == 1:
+                    single.setdefault(parts[0], []).append(category)
+                elif parts:
+                    multi.append((parts, category))
+        return cls({k: tuple(v) for k, v in single.items()}, tuple(multi))
+
+    def views(self, doc: "Doc") -> tuple[str, str]:
+        return self.lemma_view(doc), " ".join(doc.text.lower().split())
+
+    def lemma_view(self, doc: "Doc") -> str:
+        out: list[str] = []
+        lemmas: list[str] = []
+        lowers: list[str] = []
+        negated = False
+        for token in doc:
+            if token.is_punct:
+                negated = False
+                continue
+            lemma = (token.lemma_ or token.lower_).lower()
+            if token.lower_ in SCOPE_ENDS:
+                negated = False
+            if token.lower_ in NEGATIONS or token.dep_ == "neg":
+                out.append("NEG")
+                negated = True
+                continue
+            prefix = "NOT_" if negated else ""
+            out.append(prefix + lemma)
+            for category in set(self.single.get(lemma, ())) | set(self.single.get(token.lower_, ())):
+                out.append(f"{prefix}CUE_{category}")
+            lemmas.append(lemma)
+            lowers.append(token.lower_)
+        out.extend(self._multi_word_cues(lemmas, lowers))
+        if doc.text.rstrip().endswith("?"):
+            out.append("QMARK")
+        return " ".join(out)
+
+    def _multi_word_cues(self, lemmas: list[str], lowers: list[str]) -> list[str]:
+        found = []
+        for words, category in self.multi:
+            n = len(words)
+            for i in range(len(lemmas) - n + 1):
+                if tuple(lemmas[i : i + n]) == words or tuple(lowers[i : i + n]) == words:
+                    found.append(f"CUE_{category}")
+                    break
+        return found
+
+
+def load_cues(path: Path) -> dict[str, list[str]]:
+    import yaml
+
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return {str(k): [str(w) for w in v] for k, v in data.items()}
+    except (yaml.YAMLError, AttributeError, TypeError) as exc:
+        raise CallscanError(f"cannot read cue lists {path} ({exc})") from None
+
+
+def _vectorizer():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+
+    words = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, token_pattern=r"\S+")
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True)
+    return FeatureUnion([("lemmas", _column(0, words)), ("chars", _column(1, chars))])
+
+
+def _column(index: int, vectorizer):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    return make_pipeline(FunctionTransformer(_pick, kw_args={"index": index}), vectorizer)
+
+
+def _pick(rows, index: int):
+    return [row[index] for row in rows]
+
+
+# -- the model ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ObjectionModel:
+    """Gate (objection or not) and one classifier per category, with CV-chosen thresholds."""
+
+    featurizer: Featurizer
+    vectorizer: object
+    gate: object
+    categories: list[str]
+    per_category: dict[str, object]
+    gate_threshold: float = 0.5
+    category_threshold: float = 0.5
+    meta: dict = field(default_factory=dict)
+
+    def predict_docs(self, docs: Sequence["Doc"]) -> list[list[tuple[str, float]]]:
+        """For each doc: [(category, confidence), ...], empty when it is not an objection."""
+        if not docs:
+            return []
+        features = self.vectorizer.transform([self.featurizer.views(d) for d in docs])
+        gate = self.gate.predict_proba(features)[:, 1]
+        scores = {c: m.predict_proba(features)[:, 1] for c, m in self.per_category.items()}
+        return [self._decide(gate[i], {c: float(scores[c][i]) for c in self.categories}) for i in range(len(docs))]
+
+    def _decide(self, p_objection: float, scores: dict[str, float]) -> list[tuple[str, float]]:
+        return decide(p_objection, scores, self.gate_threshold, self.category_threshold)
+
+    def save(self, folder: Path) -> None:
+        import joblib
+        import sklearn
+
+        folder.mkdir(parents=True, exist_ok=True)
+        parts = {name: getattr(self, name) for name in (
+            "featurizer", "vectorizer", "gate", "categories", "per_category", "gate_threshold", "category_threshold")}
+        joblib.dump(parts, folder / MODEL_FILE, compress=3)
+        meta = {**self.meta, "sklearn": sklearn.__version__}
+        (folder / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, folder: Path) -> "ObjectionModel":
+        import warnings
+
+        import joblib
+
+        path = folder / MODEL_FILE
+        if not path.is_file():
+            raise ModelError(f"no trained objection model at {path}", hint="run `callscan train`")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # sklearn minor-version notices
+                parts = joblib.load(path)
+        except Exception as exc:  # unpickling can fail in many ways on a damaged file
+            raise ModelError(f"cannot load {path} ({type(exc).__name__})", hint="run `callscan train` to rebuild it") from None
+        meta = json.loads((folder / META_FILE).read_text()) if (folder / META_FILE).is_file() else {}
+        return cls(meta=meta, **parts)
+
+
+def decide(p_objection: float, scores: dict[str, float], gate_threshold: float, category_threshold: float):
+    """An objection needs the gate's yes and at least one category over its threshold."""
+    if p_objection < gate_threshold:
+        return []
+    chosen = [(c, p) for c, p in scores.items() if p >= category_threshold]
+    chosen.sort(key=lambda x: -x[1])
+    return [(c, round(min(p_objection, p), 3)) for c, p in chosen]
+
+
+def _logistic(C: float = 8.0):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
+
+
+def _fit(rows, labels, categories):
+    import numpy as np
+
+    vectorizer = _vectorizer()
+    features = vectorizer.fit_transform(rows)
+    gate = _logistic().fit(features, np.array([1 if y else 0 for y in labels]))
+    per_category = {}
+    for category in categories:
+        target = np.array([1 if category in y else 0 for y in labels])
+        if target.sum() == 0:
+            raise CallscanError(f"no training examples for category {category!r}")
+        per_category[category] = _logistic().fit(features, target)
+    return vectorizer, gate, per_category
+
+
+def train_model(docs: Sequence["Doc"], labels: Sequence[Sequence[str]], categories: list[str],
+                featurizer: Featurizer | None = None, max_false_positive: float = 0.045) -> ObjectionModel:
+    """Fit both stages; pick thresholds by 5-fold cross-validation on these docs alone."""
+    featurizer = featurizer or Featurizer()
+    rows = [featurizer.views(d) for d in docs]
+    labels = [list(y) for y in labels]
+    gate_t, cat_t, cv = _cv_thresholds(rows, labels, categories, max_false_positive)
+    vectorizer, gate, per_category = _fit(rows, labels, categories)
+    return ObjectionModel(featurizer, vectorizer, gate, categories, per_category, gate_t, cat_t, meta={"cv": cv})
+
+
+def _cv_thresholds(rows, labels, categories, max_false_positive: float):
+    """Out-of-fold scores → the (gate, category) thresholds with the best macro-F1 under the FP cap."""
+    import numpy as np
+    from sklearn.model_selection import StratifiedKFold
+
+    n = len(rows)
+    gate_scores = np.zeros(n)
+    cat_scores = {c: np.zeros(n) for c in categories}
+    strata = [y[0] if y else "none" for y in labels]
+    for train_idx, test_idx in StratifiedKFold(5, shuffle=True, random_state=13).split(rows, strata):
+        vectorizer, gate, per_category = _fit([rows[i] for i in train_idx], [labels[i] for i in train_idx], categories)
+        x_test = vectorizer.transform([rows[i] for i in test_idx])
+        gate_scores[test_idx] = gate.predict_proba(x_test)[:, 1]
+        for c in categories:
+            cat_scores[c][test_idx] = per_category[c].predict_proba(x_test)[:, 1]
+    best = (-1.0, 0.5, 0.5, {})
+    for gate_t in np.arange(0.3, 0.91, 0.05):
+        for cat_t in np.arange(0.3, 0.81, 0.05):
+            predicted = [[c for c, _ in decide(gate_scores[i], {c: cat_scores[c][i] for c in categories}, gate_t, cat_t)]
+                         for i in range(n)]
+            result = score(labels, predicted, categories)
+            if result["none_false_positive_rate"] <= max_false_positive and result["macro_f1"] > best[0]:
+                best = (result["macro_f1"], round(float(gate_t), 2), round(float(cat_t), 2), result)
+    cv = {"macro_f1": best[0], "none_false_positive_rate": best[3].get("none_false_positive_rate")}
+    return best[1], best[2], cv
+
+
+# -- using it on a call ----------------------------------------------------------------------
+
+
+@dataclass
+class ObjectionEngine:
+    """Taxonomy + classifier, loaded once from ``models/objections/``."""
+
+    taxonomy: Taxonomy
+    model: ObjectionModel
+    version: str
+
+    @classmethod
+    def load(cls, folder: Path) -> "ObjectionEngine":
+        taxonomy = load_taxonomy(folder / "taxonomy.yaml")
+        model = ObjectionModel.load(folder / "model")
+        unknown = set(model.categories) - set(taxonomy.ids)
+        if unknown:
+            raise ModelError(f"model predicts categories missing from the taxonomy: {sorted(unknown)}",
+                             hint="retrain with `callscan train` after editing taxonomy.yaml")
+        return cls(taxonomy, model, _version(folder))
+
+    def find(self, utterances: Iterable[Utterance], attributed: bool) -> list[dict]:
+        """Objections in the given (customer) utterances, with evidence and confidence."""
+        utterances = [u for u in utterances if u.text.strip()]
+        found = []
+        for utterance, predicted in zip(utterances, self.model.predict_docs([u.doc for u in utterances])):
+            for category, confidence in predicted:
+                found.append({
+                    "category": category, "confidence": confidence, "text": utterance.text,
+                    "start": utterance.start, "end": utterance.end, "speaker": utterance.speaker,
+                    "segment": utterance.index, "attributed": attributed,
+                })
+        return found
+
+
+def _version(folder: Path) -> str:
+    """Changes whenever the taxonomy or the trained model changes: part of the analysis key."""
+    digest = hashlib.sha256()
+    for name in ("taxonomy.yaml", "model/" + MODEL_FILE):
+        path = folder / name
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@lru_cache(maxsize=2)
+def load_engine(folder: Path) -> ObjectionEngine:
+    return ObjectionEngine.load(folder)
+
+
+# -- data and scoring ---------------------------------------------------------------------------
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    records = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CallscanError(f"cannot read {path} ({exc})") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            text, labels = record["text"], record["labels"]
+            if not isinstance(text, str) or not isinstance(labels, list):
+                raise TypeError
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise CallscanError(f"{path}:{number}: expected {{\"text\": str, \"labels\": [...]}}") from None
+        records.append(record)
+    return records
+
+
+def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], categories: list[str]) -> dict:
+    """Per-category P/R/F1, micro and macro F1, and the false-positive rate on ``[]`` lines."""
+    per_category = {}
+    total_tp = total_fp = total_fn = 0
+    for category in categories:
+        tp = sum(1 for g, p in zip(gold, predicted) if category in g and category in p)
+        fp = sum(1 for g, p in zip(gold, predicted) if category not in g and category in p)
+        fn = sum(1 for g, p in zip(gold, predicted) if category in g and category not in p)
+        total_tp, total_fp, total_fn = total_tp + tp, total_fp + fp, total_fn + fn
+        per_category[category] = {**_prf(tp, fp, fn), "support": tp + fn}
+    negatives = [p for g, p in zip(gold, predicted) if not g]
+    return {
+        "per_category": per_category,
+        "micro": _prf(total_tp, total_fp, total_fn),
+        "macro_f1": round(sum(v["f1"] for v in per_category.values()) / max(1, len(categories)), 4),
+        "none_false_positive_rate": round(sum(1 for p in negatives if p) / len(negatives), 4) if negatives else 0.0,
+        "n": len(gold),
+    }
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
