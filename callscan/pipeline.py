@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import signal
+import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,7 +68,7 @@ def plan(inputs: list[Path], options: ScanOptions, store: Store) -> Plan:
     """Hash every input and compare with the store; nothing is transcribed here."""
     result = Plan()
     model_id = resolve_model(options.transcribe.model).id
-    want_analysis = analysis.analysis_key(_analyzer(), options.rep_channel)
+    want_analysis = analysis.analysis_key(models_dir(), options.rep_channel)
     for found in discover(inputs, result.warnings):
         if isinstance(found, Rejected):
             result.rejected.append(Outcome(found.path, "failed", message=found.reason))
@@ -112,8 +113,8 @@ def run(
 ) -> Iterator[Outcome]:
     """Process the plan, yielding one Outcome per input as soon as it is stored."""
     yield from work.rejected
-    analyzer = _analyzer()
-    want_analysis = analysis.analysis_key(analyzer, options.rep_channel)
+    want_analysis = analysis.analysis_key(models_dir(), options.rep_channel)
+    analyzer = _LazyAnalyzer(start=any(j.action != "skip" for j in work.jobs))
     pending: list[Job] = []
     for job in work.jobs:
         if job.action == "transcribe":
@@ -139,14 +140,38 @@ def run(
         yield Outcome(path, "ok", call, audio_seconds=transcript.duration if job.source.kind == "audio" else 0.0)
 
 
-def _analyzer() -> analysis.Analyzer:
-    return analysis.load_analyzer(models_dir())
+class _LazyAnalyzer:
+    """Loads spaCy and the classifier in a background thread while the first call is being
+    transcribed (Whisper releases the GIL), and not at all when every call is skipped."""
+
+    def __init__(self, start: bool):
+        self._loaded: analysis.Analyzer | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._load, daemon=True)
+        if start:
+            self._thread.start()
+
+    def _load(self) -> None:
+        try:
+            self._loaded = analysis.load_analyzer(models_dir())
+        except BaseException as exc:  # re-raised in the main thread, where it can be reported
+            self._error = exc
+
+    def get(self) -> analysis.Analyzer:
+        if self._loaded is None:
+            if self._thread.is_alive() or self._thread.ident is not None:
+                self._thread.join()
+            else:
+                self._load()
+            if self._error is not None:
+                raise self._error
+        return self._loaded
 
 
-def _finish(source: Source, transcript: Transcript, options: ScanOptions, analyzer: analysis.Analyzer) -> Call:
+def _finish(source: Source, transcript: Transcript, options: ScanOptions, analyzer: _LazyAnalyzer) -> Call:
     call = Call(id=source.call_id, source=source, transcript=transcript)
     call.role_confidence = assign_roles(transcript, source, options.rep_channel)
-    return analyzer.analyze(call)
+    return analyzer.get().analyze(call)
 
 
 # -- transcription, in-process or in a pool -------------------------------------------------

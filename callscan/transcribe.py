@@ -104,7 +104,17 @@ def transcribe_file(path: str | Path, options: TranscribeOptions, cpu_threads: i
     decoded = time.perf_counter()
     transcript = transcribe_audio(audio, options, cpu_threads)
     transcript.timings["decode"] = round(decoded - started, 3)
+    transcript.timings["peak_rss_mb"] = _peak_rss_mb()
     return transcript
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far (the benchmark reads it per worker)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
 def transcribe_audio(audio: DecodedAudio, options: TranscribeOptions, cpu_threads: int = 0) -> Transcript:

@@ -58,17 +58,22 @@ def load_analyzer(models: Path) -> Analyzer:
     engine = load_engine(models / "objections")
     lexicon = load_lexicon(models / "lexicon.yaml")
     trackers = load_trackers(models / "trackers.yaml")
-    key = _key(engine.version, models / "lexicon.yaml", models / "trackers.yaml", nlp.meta.get("version", ""))
-    return Analyzer(nlp, engine, lexicon, trackers, TrackerMatcher(nlp, trackers), key)
+    return Analyzer(nlp, engine, lexicon, trackers, TrackerMatcher(nlp, trackers), fingerprint(models))
 
 
-def analysis_key(analyzer: Analyzer, rep_channel: str) -> str:
-    """Stored with each call; a mismatch means "re-analyse"."""
-    return hashlib.sha256(f"{analyzer.key}|{rep_channel}".encode()).hexdigest()[:16]
+@lru_cache(maxsize=4)
+def fingerprint(models: Path) -> str:
+    """A hash of everything analysis depends on, computed from files without loading any model,
+    so a re-run with nothing new never pays for loading spaCy."""
+    from .nlp import pipeline_version
 
-
-def _key(engine_version: str, *parts) -> str:
-    digest = hashlib.sha256(f"{ANALYSIS_VERSION}|{engine_version}".encode())
-    for part in parts:
-        digest.update(part.read_bytes() if isinstance(part, Path) else str(part).encode())
+    digest = hashlib.sha256(f"{ANALYSIS_VERSION}|{pipeline_version()}".encode())
+    for name in ("objections/taxonomy.yaml", "objections/model/classifier.joblib", "lexicon.yaml", "trackers.yaml"):
+        path = models / name
+        digest.update(name.encode() + (path.read_bytes() if path.is_file() else b"missing"))
     return digest.hexdigest()[:16]
+
+
+def analysis_key(models: Path, rep_channel: str) -> str:
+    """Stored with each call; a mismatch means "re-analyse"."""
+    return hashlib.sha256(f"{fingerprint(models)}|{rep_channel}".encode()).hexdigest()[:16]

