@@ -79,11 +79,13 @@ def transcription_options(func):
               help="SQLite store to use (default OUT/callscan.db); share one across runs.")
 @click.option("--rep-channel", type=click.Choice(["left", "right"]), default="left", show_default=True,
               help="Which channel of a dual-channel recording is the rep.")
+@click.option("--rep-speaker", metavar="NAME",
+              help="Speaker label that is the rep in mono calls and transcripts (e.g. 'Speaker 2', a VTT voice name).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=default_jobs, show_default="number of cores",
               help="Worker processes; each uses cores/jobs threads.")
 @click.option("-s", "--silent", is_flag=True, help="No progress bar.")
 @transcription_options
-def scan(inputs, out_dir, db_path, rep_channel, jobs, silent, transcribe_options):
+def scan(inputs, out_dir, db_path, rep_channel, rep_speaker, jobs, silent, transcribe_options):
     """Transcribe and analyse calls in INPUTS (folders or files) into OUT.
 
     Audio (wav, mp3, m4a, ogg, opus, flac, mp4, webm) and transcripts (vtt, srt, txt, json)
@@ -94,7 +96,7 @@ def scan(inputs, out_dir, db_path, rep_channel, jobs, silent, transcribe_options
     from .report.render import ReportOptions, write_call_files, write_index
 
     options = ScanOptions(out_dir=out_dir, db_path=db_path or out_dir / "callscan.db",
-                          transcribe=transcribe_options, rep_channel=rep_channel, jobs=jobs)
+                          transcribe=transcribe_options, rep_channel=rep_channel, rep_speaker=rep_speaker, jobs=jobs)
     report = ReportOptions(out_dir=out_dir)
     started = time.perf_counter()
     with _open_store(options.db_path) as store:

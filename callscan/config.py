@@ -50,7 +50,13 @@ class ScanOptions:
     db_path: Path
     transcribe: TranscribeOptions = field(default_factory=TranscribeOptions)
     rep_channel: str = "left"
+    rep_speaker: str | None = None  # force which speaker label is the rep
     jobs: int = 1
+
+    @property
+    def role_settings(self) -> str:
+        """What decides roles; part of the analysis key."""
+        return f"{self.rep_channel}|{self.rep_speaker or ''}"
     render: bool = True
 
 

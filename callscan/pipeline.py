@@ -68,7 +68,7 @@ def plan(inputs: list[Path], options: ScanOptions, store: Store) -> Plan:
     """Hash every input and compare with the store; nothing is transcribed here."""
     result = Plan()
     model_id = resolve_model(options.transcribe.model).id
-    want_analysis = analysis.analysis_key(models_dir(), options.rep_channel)
+    want_analysis = analysis.analysis_key(models_dir(), options.role_settings)
     for found in discover(inputs, result.warnings):
         if isinstance(found, Rejected):
             result.rejected.append(Outcome(found.path, "failed", message=found.reason))
@@ -113,7 +113,7 @@ def run(
 ) -> Iterator[Outcome]:
     """Process the plan, yielding one Outcome per input as soon as it is stored."""
     yield from work.rejected
-    want_analysis = analysis.analysis_key(models_dir(), options.rep_channel)
+    want_analysis = analysis.analysis_key(models_dir(), options.role_settings)
     analyzer = _LazyAnalyzer(start=any(j.action != "skip" for j in work.jobs))
     pending: list[Job] = []
     for job in work.jobs:
@@ -170,7 +170,7 @@ class _LazyAnalyzer:
 
 def _finish(source: Source, transcript: Transcript, options: ScanOptions, analyzer: _LazyAnalyzer) -> Call:
     call = Call(id=source.call_id, source=source, transcript=transcript)
-    call.role_confidence = assign_roles(transcript, source, options.rep_channel)
+    call.role_confidence = assign_roles(transcript, source, options.rep_channel, options.rep_speaker)
     return analyzer.get().analyze(call)
 
 

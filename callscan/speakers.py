@@ -7,13 +7,25 @@ stays a single unknown speaker until mono separation lands.
 
 from __future__ import annotations
 
-from .schema import Source, Transcript
+from .schema import Segment, Source, Transcript
 
 CHANNEL_INDEX = {"left": 0, "right": 1}
 
 
-def assign_roles(transcript: Transcript, source: Source, rep_channel: str = "left") -> float | None:
+def separate_speakers(audio, segments: list[Segment]) -> list[Segment]:
+    """Runs in the transcription worker, where the audio is at hand.
+
+    Not done yet: mono calls stay one speaker and stereo crosstalk is not removed
+    (the speaker-separation issue builds this).
+    """
+    return segments
+
+
+def assign_roles(transcript: Transcript, source: Source, rep_channel: str = "left",
+                 rep_speaker: str | None = None) -> float | None:
     """Set ``speaker`` and ``role`` on every segment; return the call's role confidence."""
+    if rep_speaker and transcript.channels != "stereo":
+        return _forced(transcript, rep_speaker)
     if transcript.channels == "stereo":
         return _by_channel(transcript, source, CHANNEL_INDEX[rep_channel])
     if transcript.channels == "transcript":
@@ -21,6 +33,16 @@ def assign_roles(transcript: Transcript, source: Source, rep_channel: str = "lef
     for segment in transcript.segments:
         segment.speaker, segment.role = "Speaker", "unknown"
     return None
+
+
+def _forced(transcript: Transcript, rep_speaker: str) -> float | None:
+    """The user said which speaker is the rep (``--rep-speaker``)."""
+    rep = _match_name(rep_speaker, {s.speaker for s in transcript.segments})
+    if rep is None:
+        return None
+    for segment in transcript.segments:
+        segment.role = "rep" if segment.speaker == rep else "customer"
+    return 1.0
 
 
 def _by_channel(transcript: Transcript, source: Source, rep_index: int) -> float:

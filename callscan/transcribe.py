@@ -13,6 +13,7 @@ from .config import DEFAULT_MODEL, TranscribeOptions
 from .errors import InputError, ModelError
 from .ingest.audio import SAMPLE_RATE, DecodedAudio, decode, to_float32, windows
 from .schema import Segment, Transcript, Word
+from .speakers import separate_speakers
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,9 @@ def transcribe_audio(audio: DecodedAudio, options: TranscribeOptions, cpu_thread
     segments.sort(key=lambda s: (s.start, s.end))
     if not segments:
         raise InputError("no speech found (silence or noise only)")
+    separate_started = time.perf_counter()
+    segments = separate_speakers(audio, segments)
+    separate_seconds = time.perf_counter() - separate_started
     return Transcript(
         segments=segments,
         duration=audio.duration,
@@ -139,7 +143,8 @@ def transcribe_audio(audio: DecodedAudio, options: TranscribeOptions, cpu_thread
         model=resolved.id,
         settings=options.cache_settings(),
         speech_seconds=round(speech, 3),
-        timings={"transcribe": round(time.perf_counter() - started, 3)},
+        timings={"transcribe": round(time.perf_counter() - started - separate_seconds, 3),
+                 "speakers": round(separate_seconds, 3)},
     )
 
 

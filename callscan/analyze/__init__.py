@@ -74,6 +74,6 @@ def fingerprint(models: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def analysis_key(models: Path, rep_channel: str) -> str:
+def analysis_key(models: Path, role_settings: str) -> str:
     """Stored with each call; a mismatch means "re-analyse"."""
-    return hashlib.sha256(f"{fingerprint(models)}|{rep_channel}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{fingerprint(models)}|{role_settings}".encode()).hexdigest()[:16]
