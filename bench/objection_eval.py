@@ -27,7 +27,7 @@ def run(train, test, categories, nlp, name):
     print(json.dumps({"experiment": name, "n_train": len(train), "n_test": len(test),
                       "macro_f1": result["macro_f1"], "micro_f1": result["micro"]["f1"],
                       "none_fp_rate": result["none_false_positive_rate"],
-                      "worst": {k: v["f1"] for k, v in worst}, "gate_threshold": model.gate_threshold,
+                      "worst": {k: v["f1"] for k, v in worst}, "objection_threshold": model.objection_threshold,
                       "seconds": round(time.perf_counter() - started, 1)}))
     return model
 

@@ -36,7 +36,7 @@ def train(objections_dir: Path, out_dir: Path | None = None) -> TrainResult:
         "trained_on": train_path.name,
         "train_sha256": hashlib.sha256(train_path.read_bytes()).hexdigest(),
         "n_train": len(records),
-        "gate_threshold": model.gate_threshold,
+        "objection_threshold": model.objection_threshold,
         "category_threshold": model.category_threshold,
         "dev": dev and {k: dev[k] for k in ("macro_f1", "micro", "none_false_positive_rate", "n")},
     })

@@ -174,14 +174,20 @@ def _pick(rows, index: int):
 
 @dataclass
 class ObjectionModel:
-    """Gate (objection or not) and one classifier per category, with CV-chosen thresholds."""
+    """Gate (objection or not) and one classifier per category, combined by a small stacker.
+
+    The per-category models are sure of "we're happy with our spreadsheets" (status quo) when
+    the single gate is not; the stacker, fitted on out-of-fold scores, learns how much to trust
+    each. Thresholds come from the same out-of-fold scores.
+    """
 
     featurizer: Featurizer
     vectorizer: object
     gate: object
     categories: list[str]
     per_category: dict[str, object]
-    gate_threshold: float = 0.5
+    stacker: object
+    objection_threshold: float = 0.5
     category_threshold: float = 0.5
     meta: dict = field(default_factory=dict)
 
@@ -189,13 +195,17 @@ class ObjectionModel:
         """For each doc: [(category, confidence), ...], empty when it is not an objection."""
         if not docs:
             return []
-        features = self.vectorizer.transform([self.featurizer.views(d) for d in docs])
-        gate = self.gate.predict_proba(features)[:, 1]
-        scores = {c: m.predict_proba(features)[:, 1] for c, m in self.per_category.items()}
-        return [self._decide(gate[i], {c: float(scores[c][i]) for c in self.categories}) for i in range(len(docs))]
+        scores = self._scores(self.vectorizer.transform([self.featurizer.views(d) for d in docs]))
+        objection = self.stacker.predict_proba(stack_features(scores))[:, 1]
+        return [decide(objection[i], dict(zip(self.categories, scores[i, 1:])), self.objection_threshold,
+                       self.category_threshold) for i in range(len(docs))]
 
-    def _decide(self, p_objection: float, scores: dict[str, float]) -> list[tuple[str, float]]:
-        return decide(p_objection, scores, self.gate_threshold, self.category_threshold)
+    def _scores(self, features):
+        import numpy as np
+
+        columns = [self.gate.predict_proba(features)[:, 1]]
+        columns += [self.per_category[c].predict_proba(features)[:, 1] for c in self.categories]
+        return np.column_stack(columns)
 
     def save(self, folder: Path) -> None:
         import joblib
@@ -203,7 +213,8 @@ class ObjectionModel:
 
         folder.mkdir(parents=True, exist_ok=True)
         parts = {name: getattr(self, name) for name in (
-            "featurizer", "vectorizer", "gate", "categories", "per_category", "gate_threshold", "category_threshold")}
+            "featurizer", "vectorizer", "gate", "categories", "per_category", "stacker",
+            "objection_threshold", "category_threshold")}
         joblib.dump(parts, folder / MODEL_FILE, compress=3)
         meta = {**self.meta, "sklearn": sklearn.__version__}
         (folder / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
@@ -221,19 +232,28 @@ class ObjectionModel:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # sklearn minor-version notices
                 parts = joblib.load(path)
-        except Exception as exc:  # unpickling can fail in many ways on a damaged file
+            model = cls(**parts)
+        except Exception as exc:  # unpickling can fail in many ways on a damaged or old file
             raise ModelError(f"cannot load {path} ({type(exc).__name__})", hint="run `callscan train` to rebuild it") from None
-        meta = json.loads((folder / META_FILE).read_text()) if (folder / META_FILE).is_file() else {}
-        return cls(meta=meta, **parts)
+        model.meta = json.loads((folder / META_FILE).read_text()) if (folder / META_FILE).is_file() else {}
+        return model
 
 
-def decide(p_objection: float, scores: dict[str, float], gate_threshold: float, category_threshold: float):
-    """An objection needs the gate's yes and at least one category over its threshold."""
-    if p_objection < gate_threshold:
+def stack_features(scores):
+    """[gate, best category, second category, gate × best] from the score matrix."""
+    import numpy as np
+
+    ranked = np.sort(scores[:, 1:], axis=1)[:, ::-1]
+    return np.column_stack([scores[:, 0], ranked[:, 0], ranked[:, 1], scores[:, 0] * ranked[:, 0]])
+
+
+def decide(p_objection: float, scores: dict[str, float], objection_threshold: float, category_threshold: float):
+    """Categories over their threshold once the stacked score says "objection" (at least the best one)."""
+    if p_objection < objection_threshold:
         return []
-    chosen = [(c, p) for c, p in scores.items() if p >= category_threshold]
-    chosen.sort(key=lambda x: -x[1])
-    return [(c, round(min(p_objection, p), 3)) for c, p in chosen]
+    chosen = sorted(((c, float(p)) for c, p in scores.items()), key=lambda x: -x[1])
+    picked = [chosen[0]] + [(c, p) for c, p in chosen[1:] if p >= category_threshold]
+    return [(c, round(min(float(p_objection), p), 3)) for c, p in picked]
 
 
 def _logistic(C: float = 8.0):
@@ -258,39 +278,51 @@ def _fit(rows, labels, categories):
 
 
 def train_model(docs: Sequence["Doc"], labels: Sequence[Sequence[str]], categories: list[str],
-                featurizer: Featurizer | None = None, max_false_positive: float = 0.045) -> ObjectionModel:
-    """Fit both stages; pick thresholds by 5-fold cross-validation on these docs alone."""
+                featurizer: Featurizer | None = None, max_false_positive: float = 0.05) -> ObjectionModel:
+    """Fit the models, the stacker and the thresholds; everything from these docs alone."""
+    from sklearn.linear_model import LogisticRegression
+
     featurizer = featurizer or Featurizer()
     rows = [featurizer.views(d) for d in docs]
     labels = [list(y) for y in labels]
-    gate_t, cat_t, cv = _cv_thresholds(rows, labels, categories, max_false_positive)
+    out_of_fold = _out_of_fold_scores(rows, labels, categories)
+    is_objection = [1 if y else 0 for y in labels]
+    stacker = LogisticRegression(C=1.0).fit(stack_features(out_of_fold), is_objection)
+    stacked = stacker.predict_proba(stack_features(out_of_fold))[:, 1]
+    objection_t, category_t, cv = _choose_thresholds(stacked, out_of_fold, labels, categories, max_false_positive)
     vectorizer, gate, per_category = _fit(rows, labels, categories)
-    return ObjectionModel(featurizer, vectorizer, gate, categories, per_category, gate_t, cat_t, meta={"cv": cv})
+    return ObjectionModel(featurizer, vectorizer, gate, categories, per_category, stacker, objection_t, category_t,
+                          meta={"cv": cv})
 
 
-def _cv_thresholds(rows, labels, categories, max_false_positive: float):
-    """Out-of-fold scores → the (gate, category) thresholds with the best macro-F1 under the FP cap."""
+def _out_of_fold_scores(rows, labels, categories):
+    """Gate and category scores for every training line from a model that never saw it (5 folds)."""
     import numpy as np
     from sklearn.model_selection import StratifiedKFold
 
-    n = len(rows)
-    gate_scores = np.zeros(n)
-    cat_scores = {c: np.zeros(n) for c in categories}
+    scores = np.zeros((len(rows), 1 + len(categories)))
     strata = [y[0] if y else "none" for y in labels]
     for train_idx, test_idx in StratifiedKFold(5, shuffle=True, random_state=13).split(rows, strata):
         vectorizer, gate, per_category = _fit([rows[i] for i in train_idx], [labels[i] for i in train_idx], categories)
         x_test = vectorizer.transform([rows[i] for i in test_idx])
-        gate_scores[test_idx] = gate.predict_proba(x_test)[:, 1]
-        for c in categories:
-            cat_scores[c][test_idx] = per_category[c].predict_proba(x_test)[:, 1]
+        scores[test_idx, 0] = gate.predict_proba(x_test)[:, 1]
+        for j, c in enumerate(categories):
+            scores[test_idx, 1 + j] = per_category[c].predict_proba(x_test)[:, 1]
+    return scores
+
+
+def _choose_thresholds(stacked, scores, labels, categories, max_false_positive: float):
+    """The thresholds with the best out-of-fold macro-F1 whose false-positive rate stays under the cap."""
+    import numpy as np
+
     best = (-1.0, 0.5, 0.5, {})
-    for gate_t in np.arange(0.3, 0.91, 0.05):
-        for cat_t in np.arange(0.3, 0.81, 0.05):
-            predicted = [[c for c, _ in decide(gate_scores[i], {c: cat_scores[c][i] for c in categories}, gate_t, cat_t)]
-                         for i in range(n)]
+    for objection_t in np.arange(0.3, 0.96, 0.05):
+        for category_t in np.arange(0.3, 0.81, 0.1):
+            predicted = [[c for c, _ in decide(stacked[i], dict(zip(categories, scores[i, 1:])), objection_t, category_t)]
+                         for i in range(len(labels))]
             result = score(labels, predicted, categories)
             if result["none_false_positive_rate"] <= max_false_positive and result["macro_f1"] > best[0]:
-                best = (result["macro_f1"], round(float(gate_t), 2), round(float(cat_t), 2), result)
+                best = (result["macro_f1"], round(float(objection_t), 2), round(float(category_t), 2), result)
     cv = {"macro_f1": best[0], "none_false_positive_rate": best[3].get("none_false_positive_rate")}
     return best[1], best[2], cv
 

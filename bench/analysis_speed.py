@@ -1,0 +1,78 @@
+"""How fast analysis runs next to transcription (no Whisper involved).
+
+    python bench/analysis_speed.py STORE.db      # a store made by `callscan scan sample_calls`
+
+1. A 30-minute call, made by joining the sample calls' segments end to end: time to analyse it.
+2. 1,000 stored calls, made by copying the sample calls under new ids: time to re-analyse all
+   of them from the store (load, analyse, save), as a scan does after the model changes.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from callscan.analyze import analysis_key, load_analyzer
+from callscan.config import models_dir
+from callscan.store import Store
+
+
+def thirty_minute_call(calls):
+    base = copy.deepcopy(calls[0])
+    segments, offset = [], 0.0
+    while offset < 1800:
+        for call in calls:
+            for seg in call.transcript.segments:
+                seg = copy.deepcopy(seg)
+                seg.start, seg.end = seg.start + offset, seg.end + offset
+                seg.role = seg.role if seg.role != "unknown" else "customer"
+                segments.append(seg)
+            offset += call.transcript.duration
+            if offset >= 1800:
+                break
+    base.transcript.segments, base.transcript.duration = segments, offset
+    return base
+
+
+def main(db: Path) -> None:
+    analyzer = load_analyzer(models_dir())
+    with Store(db) as store:
+        calls = list(store.iter_calls())
+    analyzer.analyze(copy.deepcopy(calls[0]))  # warm up
+    long_call = thirty_minute_call(calls)
+    started = time.perf_counter()
+    analyzer.analyze(long_call)
+    long_seconds = time.perf_counter() - started
+    words = sum(len(s.text.split()) for s in long_call.transcript.segments)
+
+    tmp = Path(tempfile.mkdtemp(prefix="callscan-analysis-"))
+    try:
+        with Store(tmp / "big.db") as big:
+            for i in range(1000):
+                call = copy.deepcopy(calls[i % len(calls)])
+                call.id = f"{call.id}-{i}"
+                call.source.content_hash = f"{i:06d}{call.source.content_hash[6:]}"
+                big.save_call(call, "stale")
+            key = analysis_key(models_dir(), "left|")
+            started = time.perf_counter()
+            for call in big.iter_calls():
+                big.save_analysis(analyzer.analyze(call), key)
+            reanalyse_seconds = time.perf_counter() - started
+            segments = big.db.execute("SELECT count(*) FROM segments").fetchone()[0]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    result = {
+        "thirty_minute_call": {"audio_minutes": round(long_call.transcript.duration / 60, 1), "words": words,
+                               "segments": len(long_call.transcript.segments), "seconds": round(long_seconds, 3)},
+        "reanalyse_1000_calls": {"segments": segments, "seconds": round(reanalyse_seconds, 1)},
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
