@@ -51,6 +51,7 @@ class Job:
     source: Source
     action: str  # transcribe | reanalyse | skip
     estimate: float  # seconds of audio, for progress
+    key: str = ""  # the transcript key this run would store
 
 
 @dataclass
@@ -98,7 +99,7 @@ def _job(found: Candidate, source: Source, store: Store, model_id: str, options:
         action = "reanalyse"
     else:
         action = "skip"
-    return Job(source, action, estimate)
+    return Job(source, action, estimate, key)
 
 
 def _reader_settings(path: Path) -> dict:
@@ -128,9 +129,25 @@ def run(
         if on_saved:
             on_saved(call)
         yield Outcome(Path(job.source.path), "reanalysed" if job.action == "reanalyse" else "skipped", call)
-    for job, transcript, error in _transcribe_all(pending, options):
+    try:
+        yield from _transcribe_and_store(pending, options, store, analyzer, want_analysis, on_saved)
+    finally:
+        store.release()
+
+
+def _transcribe_and_store(pending, options, store, analyzer, want_analysis, on_saved):
+    def claim(job: Job) -> str | None:
+        return store.claim(job.source.call_id, job.key)
+
+    for job, transcript, error in _transcribe_all(pending, options, claim):
         path = Path(job.source.path)
+        if error is not None and error.startswith(NOT_CLAIMED):
+            why = error[len(NOT_CLAIMED):]
+            message = "stored by another run meanwhile" if why == "done" else f"being transcribed by another run (pid {why[5:]})"
+            yield Outcome(path, "skipped", message=message)
+            continue
         if error is not None:
+            store.release(job.source.call_id)
             yield Outcome(path, "failed", message=error)
             continue
         call = _finish(job.source, transcript, options, analyzer)
@@ -202,22 +219,30 @@ def _pool_task(source: Source, options: TranscribeOptions) -> tuple[Transcript |
         return None, "out of memory while decoding or transcribing"
 
 
-def _transcribe_all(jobs: list[Job], options: ScanOptions) -> Iterator[tuple[Job, Transcript | None, str | None]]:
+NOT_CLAIMED = "\0not-claimed:"
+
+
+def _transcribe_all(jobs: list[Job], options: ScanOptions, claim) -> Iterator[tuple[Job, Transcript | None, str | None]]:
+    """Transcribe jobs (claiming each first); yields (job, transcript, error) as each finishes."""
     cores = multiprocessing.cpu_count()
     audio_jobs = sum(1 for j in jobs if j.source.kind == "audio")
     workers = max(1, min(options.jobs, audio_jobs))
     threads = max(1, cores // workers)
     if workers == 1:
         for job in jobs:
+            refused = claim(job)
+            if refused:
+                yield job, None, NOT_CLAIMED + refused
+                continue
             try:
                 yield job, _transcribe_one(job.source, options.transcribe, threads), None
             except CallscanError as exc:
                 yield job, None, str(exc)
         return
-    yield from _pooled(jobs, options.transcribe, workers, threads)
+    yield from _pooled(jobs, options.transcribe, workers, threads, claim)
 
 
-def _pooled(jobs: list[Job], options: TranscribeOptions, workers: int, threads: int):
+def _pooled(jobs: list[Job], options: TranscribeOptions, workers: int, threads: int, claim):
     context = multiprocessing.get_context("spawn")  # forking a process with OpenMP threads can hang
     executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads,))
     try:
@@ -228,7 +253,13 @@ def _pooled(jobs: list[Job], options: TranscribeOptions, workers: int, threads: 
         while queue or running:
             while queue and len(running) < workers * 2:
                 job = queue.pop(0)
+                refused = claim(job)
+                if refused:
+                    yield job, None, NOT_CLAIMED + refused
+                    continue
                 running[executor.submit(_pool_task, job.source, options)] = job
+            if not running:
+                continue
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 job = running.pop(future)

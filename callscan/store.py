@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import sqlite3
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterator
@@ -73,6 +76,12 @@ CREATE TABLE IF NOT EXISTS objections (
     PRIMARY KEY (call_id, idx, category)
 );
 CREATE INDEX IF NOT EXISTS objections_category ON objections(category);
+CREATE TABLE IF NOT EXISTS claims (
+    call_id TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    claimed_at REAL NOT NULL
+);
 """
 
 ANALYSIS_FIELDS = ("objections", "keywords", "mentions", "trackers", "metrics")
@@ -142,6 +151,28 @@ class Store:
         )
         return cur.rowcount > 0
 
+    # -- claims: two runs on one store never transcribe the same call ------------------
+
+    def claim(self, call_id: str, key: str) -> str | None:
+        """Claim a call for transcription. Returns None when claimed, else why it is not ours:
+        "done" (another run stored it meanwhile) or "busy:<pid>" (another live run has it)."""
+        with self._transaction():
+            stored = self.db.execute("SELECT transcript_key FROM calls WHERE id=?", (call_id,)).fetchone()
+            if stored and stored[0] == key:
+                return "done"
+            row = self.db.execute("SELECT pid, host FROM claims WHERE call_id=?", (call_id,)).fetchone()
+            if row and (row[0], row[1]) != (os.getpid(), _HOST) and _alive(row[0], row[1]):
+                return f"busy:{row[0]}"
+            self.db.execute("INSERT OR REPLACE INTO claims VALUES (?,?,?,?)", (call_id, os.getpid(), _HOST, time.time()))
+        return None
+
+    def release(self, call_id: str | None = None) -> None:
+        """Drop this process's claim on one call, or on all calls."""
+        if call_id is None:
+            self.db.execute("DELETE FROM claims WHERE pid=? AND host=?", (os.getpid(), _HOST))
+        else:
+            self.db.execute("DELETE FROM claims WHERE call_id=? AND pid=? AND host=?", (call_id, os.getpid(), _HOST))
+
     # -- writing ----------------------------------------------------------------------
 
     def save_call(self, call: Call, analysis_key: str | None) -> None:
@@ -172,6 +203,7 @@ class Store:
                 ],
             )
             self._save_objections(call)
+            self.db.execute("DELETE FROM claims WHERE call_id=?", (call.id,))
 
     def save_analysis(self, call: Call, analysis_key: str | None) -> None:
         """Replace only the analysis (and roles) of a stored call: no re-transcription."""
@@ -260,6 +292,22 @@ def _call_from_row(row: sqlite3.Row, segments: list[Segment]) -> Call:
         id=row["id"], source=source, transcript=transcript, role_confidence=row["role_confidence"],
         **{name: analysis.get(name, {} if name == "metrics" else []) for name in ANALYSIS_FIELDS},
     )
+
+
+_HOST = socket.gethostname()
+
+
+def _alive(pid: int, host: str) -> bool:
+    """Whether the claiming process still runs (a claim from another host is trusted)."""
+    if host != _HOST:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class _Transaction:
