@@ -93,7 +93,7 @@ def scan(inputs, out_dir, db_path, rep_channel, rep_speaker, jobs, silent, trans
     folder gives each call's date, rep, account and stage.
     """
     from . import pipeline
-    from .report.render import ReportOptions, write_call_files, write_index
+    from .report.render import ReportOptions, write_call_files, write_report
 
     options = ScanOptions(out_dir=out_dir, db_path=db_path or out_dir / "callscan.db",
                           transcribe=transcribe_options, rep_channel=rep_channel, rep_speaker=rep_speaker, jobs=jobs)
@@ -113,7 +113,7 @@ def scan(inputs, out_dir, db_path, rep_channel, rep_speaker, jobs, silent, trans
                 if outcome.status == "failed":
                     _echo_above(bar, f"error: {_display(outcome.path)}: {outcome.message}")
                 bar.update(outcome.audio_seconds if outcome.status != "failed" else 0, outcome)
-        index = write_index(store.iter_calls(), report)
+        index = write_report(store, report)
     wall = time.perf_counter() - started
     click.echo(_summary(counts, audio_seconds, wall), err=True)
     click.echo(f"briefing: {index}", err=True)
@@ -144,25 +144,29 @@ def transcribe(file, fmt, rep_channel, transcribe_options):
 
 
 @cli.command(context_settings=CONTEXT)
-@click.option("--db", "db_path", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True)
-@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True)
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First date to include.")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last date to include.")
-@click.option("--rep", help="Only this rep's calls.")
+@click.option("--db", "db_path", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
+              help="The SQLite store a scan wrote (OUT/callscan.db by default).")
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Folder for the briefing, call pages, reps page, audio and exports.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First call date to include (YYYY-MM-DD).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last call date to include (YYYY-MM-DD).")
+@click.option("--rep", help="Only this rep's calls (case-insensitive).")
+@click.option("--by", type=click.Choice(["week", "month"]), default="week", show_default=True,
+              help="Period for the objection trends.")
 @click.option("--template-dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
-              help="Folder of templates that override the built-in ones.")
-def report(db_path, out_dir, since, until, rep, template_dir):
-    """Re-render pages and JSON from the store, without transcribing."""
-    from .report.render import ReportOptions, write_call_files, write_index
+              help="Folder of templates that override the built-in ones, file by file.")
+def report(db_path, out_dir, since, until, rep, by, template_dir):
+    """Re-render the briefing, call pages, reps page and exports from the store, without transcribing."""
+    from .report.render import ReportOptions, write_report
 
-    options = ReportOptions(out_dir=out_dir, template_dir=template_dir)
+    if since and until and since > until:
+        raise click.BadParameter("--since is after --until", param_hint="--since")
+    options = ReportOptions(out_dir=out_dir, template_dir=template_dir, by=by)
     filters = {"since": since and since.date().isoformat(), "until": until and until.date().isoformat(), "rep": rep}
     with _open_store(db_path) as store:
-        calls = list(store.iter_calls(**filters))
-        for call in calls:
-            write_call_files(call, options)
-        index = write_index(calls, options)
-    click.echo(f"{len(calls)} calls · briefing: {index}", err=True)
+        index = write_report(store, options, **filters)
+        count = len(store.call_ids(**filters))
+    click.echo(f"{count} calls · briefing: {index}", err=True)
 
 
 @cli.command(context_settings=CONTEXT)
