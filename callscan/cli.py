@@ -30,6 +30,12 @@ class CallscanGroup(click.Group):
             if ctx.meta.get("callscan.debug"):
                 raise
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            # Disk full, read-only or missing output folder: one line, not a traceback.
+            if ctx.meta.get("callscan.debug"):
+                raise
+            where = f"{_display(Path(exc.filename))}: " if getattr(exc, "filename", None) else ""
+            raise click.ClickException(f"cannot write {where}{exc.strerror or exc}") from None
         except KeyboardInterrupt:
             click.echo("\nInterrupted: finished calls are saved; run the same command again to resume.", err=True)
             ctx.exit(ExitCode.INTERRUPTED)
@@ -60,11 +66,13 @@ def transcription_options(func):
     @click.option("--beam-size", type=click.IntRange(1, 10), default=1, show_default=True)
     @click.option("--language", default="en", show_default=True, help="Language code, or 'auto' to detect.")
     @click.option("--vad/--no-vad", default=True, show_default=True, help="Skip silence with Silero VAD.")
+    @click.option("--max-hours", type=click.FloatRange(min=0, min_open=True), default=8.0, show_default=True,
+                  help="Refuse recordings longer than this (they are decoded into memory).")
     @functools.wraps(func)
-    def wrapper(*args, model, device, compute_type, beam_size, language, vad, **kwargs):
+    def wrapper(*args, model, device, compute_type, beam_size, language, vad, max_hours, **kwargs):
         kwargs["transcribe_options"] = TranscribeOptions(
             model=model, device=device, compute_type=compute_type, beam_size=beam_size,
-            language=None if language == "auto" else language, vad=vad,
+            language=None if language == "auto" else language, vad=vad, max_hours=max_hours,
         )
         return func(*args, **kwargs)
 
@@ -112,6 +120,8 @@ def scan(inputs, out_dir, db_path, rep_channel, rep_speaker, jobs, silent, trans
                 audio_seconds += outcome.audio_seconds
                 if outcome.status == "failed":
                     _echo_above(bar, f"error: {_display(outcome.path)}: {outcome.message}")
+                elif outcome.message:
+                    _echo_above(bar, f"note: {_display(outcome.path)}: {outcome.message}")
                 bar.update(outcome.audio_seconds if outcome.status != "failed" else 0, outcome)
         index = write_report(store, report)
     wall = time.perf_counter() - started
@@ -257,7 +267,10 @@ def _echo_above(bar: _progress, line: str) -> None:
 
 def _display(path: Path) -> str:
     """A file name that is safe to print whatever bytes it holds."""
-    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
+    import os
+
+    # Undecodable bytes in a name are shown as \xNN escapes of the bytes on disk.
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _summary(counts: dict, audio_seconds: float, wall: float) -> str:

@@ -33,12 +33,13 @@ class TranscribeOptions:
     vad: bool = True
     word_timestamps: bool = True
     condition_on_previous_text: bool = False
+    max_hours: float = 8.0  # longer recordings are refused before they fill memory
 
     def cache_settings(self) -> dict:
-        """The subset of settings that decides what text comes out (device does not)."""
+        """The subset of settings that decides what text comes out (device and limits do not)."""
         settings = asdict(self)
-        settings.pop("device")
-        settings.pop("model")
+        for name in ("device", "model", "max_hours"):
+            settings.pop(name)
         return settings
 
 

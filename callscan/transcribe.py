@@ -74,12 +74,19 @@ def resolve_model(model: str | None) -> ResolvedModel:
     if model is None:
         return ResolvedModel(EMBEDDED_WHISPER_ID, str(embedded_whisper_path()), download=False)
     folder = Path(model).expanduser()
+    if not folder.exists() and _looks_like_path(model):
+        raise ModelError(f"no such model folder: {model}", hint=f"leave out --model to use the embedded {DEFAULT_MODEL}")
     if folder.is_dir():
         if not (folder / "model.bin").is_file():
             raise ModelError(f"{folder} is not a CTranslate2 Whisper model (no model.bin)")
         stamp = sha256_file(folder / "config.json")[:12] if (folder / "config.json").is_file() else "noconfig"
         return ResolvedModel(f"dir:{folder.resolve().name}:{(folder / 'model.bin').stat().st_size}:{stamp}", str(folder.resolve()), False)
     return ResolvedModel(f"hub:{model}", model, download=True)
+
+
+def _looks_like_path(model: str) -> bool:
+    # Hub names look like "small.en" or "org/name"; folders start with / . ~ or have 2+ slashes.
+    return model.startswith(("/", ".", "~")) or model.count("/") > 1 or "\\" in model
 
 
 @lru_cache(maxsize=2)
@@ -101,7 +108,7 @@ def load_model(model: ResolvedModel, device: str, compute_type: str, cpu_threads
 def transcribe_file(path: str | Path, options: TranscribeOptions, cpu_threads: int = 0) -> Transcript:
     """Decode and transcribe one audio file; each channel becomes its own speaker."""
     started = time.perf_counter()
-    audio = decode(path)
+    audio = decode(path, max_hours=options.max_hours)
     decoded = time.perf_counter()
     transcript = transcribe_audio(audio, options, cpu_threads)
     transcript.timings["decode"] = round(decoded - started, 3)

@@ -97,7 +97,7 @@ def _decode_int16(path: Path, max_hours: float) -> tuple[bytes, int]:
                 for out in resampler.resample(frame):
                     buffer += out.to_ndarray().tobytes()
                 if len(buffer) > limit:
-                    raise InputError(f"longer than {max_hours:g} hours", hint="split the recording or raise --max-hours")
+                    raise InputError(f"longer than {max_hours:g} hours (split the recording or raise --max-hours)")
             for out in resampler.resample(None):
                 buffer += out.to_ndarray().tobytes()
         except av.error.FFmpegError as exc:

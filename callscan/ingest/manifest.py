@@ -78,7 +78,10 @@ def _add_row(manifest: Manifest, line_no: int, raw: dict) -> None:
     date = row.get("date") or None
     if date:
         try:
-            date = dt.date.fromisoformat(date[:10]).isoformat()
+            day = dt.date.fromisoformat(date[:10])
+            date = day.isoformat()
+            if day > dt.date.today():
+                manifest.problems.append(f"calls.csv line {line_no}: date {date} is in the future; kept as given")
         except ValueError:
             manifest.problems.append(f"calls.csv line {line_no}: date {date[:30]!r} is not YYYY-MM-DD; using the fallback")
             date = None
