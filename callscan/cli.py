@@ -92,8 +92,10 @@ def transcription_options(func):
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=default_jobs, show_default="number of cores",
               help="Worker processes; each uses cores/jobs threads.")
 @click.option("-s", "--silent", is_flag=True, help="No progress bar.")
+@click.option("--redact/--no-redact", default=False, envvar="CALLSCAN_REDACT", show_envvar=True,
+              help="Also redact personal data on call pages, call JSON and call audio (the briefing always is).")
 @transcription_options
-def scan(inputs, out_dir, db_path, rep_channel, rep_speaker, jobs, silent, transcribe_options):
+def scan(inputs, out_dir, db_path, rep_channel, rep_speaker, jobs, silent, redact, transcribe_options):
     """Transcribe and analyse calls in INPUTS (folders or files) into OUT.
 
     Audio (wav, mp3, m4a, ogg, opus, flac, mp4, webm) and transcripts (vtt, srt, txt, json)
@@ -105,7 +107,7 @@ def scan(inputs, out_dir, db_path, rep_channel, rep_speaker, jobs, silent, trans
 
     options = ScanOptions(out_dir=out_dir, db_path=db_path or out_dir / "callscan.db",
                           transcribe=transcribe_options, rep_channel=rep_channel, rep_speaker=rep_speaker, jobs=jobs)
-    report = ReportOptions(out_dir=out_dir)
+    report = ReportOptions(out_dir=out_dir, redact=redact)
     started = time.perf_counter()
     with _open_store(options.db_path) as store:
         work = pipeline.plan(list(inputs), options, store)
@@ -165,13 +167,15 @@ def transcribe(file, fmt, rep_channel, transcribe_options):
               help="Period for the objection trends.")
 @click.option("--template-dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
               help="Folder of templates that override the built-in ones, file by file.")
-def report(db_path, out_dir, since, until, rep, by, template_dir):
+@click.option("--redact/--no-redact", default=False, envvar="CALLSCAN_REDACT", show_envvar=True,
+              help="Also redact personal data on call pages, call JSON and call audio (the briefing always is).")
+def report(db_path, out_dir, since, until, rep, by, template_dir, redact):
     """Re-render the briefing, call pages, reps page and exports from the store, without transcribing."""
     from .report.render import ReportOptions, write_report
 
     if since and until and since > until:
         raise click.BadParameter("--since is after --until", param_hint="--since")
-    options = ReportOptions(out_dir=out_dir, template_dir=template_dir, by=by)
+    options = ReportOptions(out_dir=out_dir, template_dir=template_dir, by=by, redact=redact)
     filters = {"since": since and since.date().isoformat(), "until": until and until.date().isoformat(), "rep": rep}
     with _open_store(db_path) as store:
         index = write_report(store, options, **filters)

@@ -53,3 +53,50 @@ def test_redact_call_maps_findings_to_word_times_and_leaves_original():
 def test_redaction_never_crashes_and_is_idempotent(text):
     once = redact_text(text)
     assert redact_text(once) == once
+
+
+def test_briefing_always_redacts_and_call_pages_on_request(runner, tmp_path):
+    """End to end through `scan`: a transcript with personal data, rendered with and without --redact."""
+    import json
+
+    from callscan.cli import cli
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "2026-10-05-pii.vtt").write_text(
+        "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v Rep>Can I get your email?\n\n"
+        "00:00:04.500 --> 00:00:09.000\n<v Pat>Honestly the price is way more than we budgeted for, "
+        "email pat@example.com or call 415-555-0132.\n"
+    )
+    (folder / "calls.csv").write_text("file,rep\n2026-10-05-pii.vtt,Rep\n")
+    out = tmp_path / "out"
+    assert runner.invoke(cli, ["scan", str(folder), "-o", str(out), "-s"]).exit_code == 0
+    index = (out / "index.html").read_text()
+    assert "pat@example.com" not in index and "415-555-0132" not in index
+    assert "redacted in this briefing" in index
+    for name in ("objections.csv", "summary.json"):
+        assert "pat@example.com" not in (out / name).read_text()
+    call_json = next((out / "calls").glob("*.json")).read_text()
+    assert "pat@example.com" in call_json  # not asked to redact the call pages
+    out2 = tmp_path / "out2"
+    assert runner.invoke(cli, ["scan", str(folder), "-o", str(out2), "-s", "--redact"]).exit_code == 0
+    for path in (out2 / "calls").iterdir():
+        text = path.read_text()
+        assert "pat@example.com" not in text and "415-555-0132" not in text, path.name
+    data = json.loads(next((out2 / "calls").glob("*.json")).read_text())
+    assert "[email]" in data["segments"][1]["text"] and "[phone]" in data["segments"][1]["text"]
+
+
+def test_muting_silences_the_span_in_every_channel():
+    import numpy as np
+
+    from callscan.ingest.audio import decode
+    from callscan.report.clips import mute
+    from conftest import AUDIO
+
+    audio = decode(AUDIO / "short_stereo.ogg")
+    muted = mute(audio, [(1.0, 2.0)])
+    for index in range(len(audio.channels)):
+        before, after = audio.samples(index), muted.samples(index)
+        assert np.abs(after[16000:32000]).max() == 0
+        assert np.array_equal(before[:15000], after[:15000]) and np.array_equal(before[33000:], after[33000:])

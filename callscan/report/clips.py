@@ -67,22 +67,33 @@ class AudioResult:
     note: str | None = None  # shown to the reader when there is no audio
 
 
-def call_audio_href(call_id: str) -> str:
-    return f"{AUDIO_DIR}/{call_id}{EXTENSION}"
+def call_audio_href(call_id: str, redacted: bool = False) -> str:
+    # A redacted copy has its own name, so switching --redact never reuses the wrong file.
+    return f"{AUDIO_DIR}/{call_id}{'.redacted' if redacted else ''}{EXTENSION}"
+
+
+@dataclass(frozen=True)
+class Muting:
+    """Stretches (seconds) that hold personal data: always muted in clips, and in the call's
+    own copy when the user asked for ``--redact``."""
+
+    spans: tuple[tuple[float, float], ...] = ()
+    call_copy: bool = False
 
 
 def render_audio(out_dir: Path, call_id: str, kind: str, source_path: str | None,
-                 clips: list[ClipRequest]) -> AudioResult:
+                 clips: list[ClipRequest], muting: Muting = Muting()) -> AudioResult:
     """Write (or reuse) the call's compressed copy and the requested clips."""
     if kind != "audio":
         return AudioResult(note="transcript only: no audio")
     source = Path(source_path) if source_path else None
-    targets = {call_audio_href(call_id): None, **{c.href: c for c in clips}}
+    copy_href = call_audio_href(call_id, muting.call_copy and bool(muting.spans))
+    targets = {copy_href: None, **{c.href: c for c in clips}}
     stale = [href for href in targets if not _fresh(out_dir / href, source)]
     if stale and source is not None and source.is_file():
-        _write_from_source(out_dir, source, call_id, [targets[h] for h in stale if targets[h] is not None],
-                           call_copy=call_audio_href(call_id) in stale)
-    return _collect(out_dir, call_id, clips)
+        _write_from_source(out_dir, source, copy_href if copy_href in stale else None,
+                           [targets[h] for h in stale if targets[h] is not None], muting)
+    return _collect(out_dir, copy_href, clips)
 
 
 def _fresh(path: Path, source: Path | None) -> bool:
@@ -99,18 +110,18 @@ def _fresh(path: Path, source: Path | None) -> bool:
         return True
 
 
-def _collect(out_dir: Path, call_id: str, clips: list[ClipRequest]) -> AudioResult:
+def _collect(out_dir: Path, copy_href: str, clips: list[ClipRequest]) -> AudioResult:
     result = AudioResult()
-    if (out_dir / call_audio_href(call_id)).is_file():
-        result.call_href = call_audio_href(call_id)
+    if (out_dir / copy_href).is_file():
+        result.call_href = copy_href
     else:
         result.note = "audio not available: the recording could not be found or read"
     result.clips = {c: c.href for c in clips if (out_dir / c.href).is_file()}
     return result
 
 
-def _write_from_source(out_dir: Path, source: Path, call_id: str, clips: list[ClipRequest],
-                       call_copy: bool) -> None:
+def _write_from_source(out_dir: Path, source: Path, copy_href: str | None, clips: list[ClipRequest],
+                       muting: Muting) -> None:
     from ..errors import CallscanError
     from ..ingest.audio import decode
 
@@ -120,10 +131,26 @@ def _write_from_source(out_dir: Path, source: Path, call_id: str, clips: list[Cl
         # One unreadable recording must not stop the report; the page says audio is missing.
         log.warning("%s: no audio for the report (%s)", source.name, exc)
         return
-    if call_copy:
-        write_atomic(out_dir / call_audio_href(call_id), encode_mp3(_mix(audio), CALL_BITRATE))
+    muted = mute(audio, muting.spans) if muting.spans else audio
+    if copy_href:
+        whole = muted if muting.call_copy else audio
+        write_atomic(out_dir / copy_href, encode_mp3(_mix(whole), CALL_BITRATE))
     for clip in clips:
-        write_atomic(out_dir / clip.href, encode_mp3(cut(audio, clip), CLIP_BITRATE))
+        write_atomic(out_dir / clip.href, encode_mp3(cut(muted, clip), CLIP_BITRATE))
+
+
+def mute(audio: "DecodedAudio", spans) -> "DecodedAudio":
+    """A copy of the audio with every channel silent over the given stretches."""
+    from ..ingest.audio import DecodedAudio
+
+    channels = []
+    for index, track in enumerate(audio.channels):
+        samples = audio.samples(index).copy()
+        for start, end in spans:
+            lo, hi = max(0, int(start * track.frame_rate)), int(end * track.frame_rate) + 1
+            samples[lo:hi] = 0
+        channels.append(type(track)(data=samples.tobytes(), sample_width=2, frame_rate=track.frame_rate, channels=1))
+    return DecodedAudio(channels, audio.layout, audio.duration)
 
 
 def cut(audio: "DecodedAudio", clip: ClipRequest) -> "AudioSegment":

@@ -19,7 +19,8 @@ from ..schema import Call
 from ..store import Store
 from .briefing import Briefing, build_briefing
 from .callpage import build_call_page
-from .clips import AudioResult, ClipRequest, render_audio
+from ..redact import redact_call
+from .clips import AudioResult, ClipRequest, Muting, render_audio
 from .exports import write_exports
 from .files import write_atomic
 from .reps import build_reps
@@ -36,6 +37,7 @@ class ReportOptions:
     template_dir: Path | None = None  # templates here override the built-in ones, file by file
     by: str = "week"  # trend periods: week | month
     audio: bool = True  # write the call's audio copy and quote clips
+    redact: bool = False  # redact call pages, call JSON and the call's audio too (the briefing always is)
 
 
 @lru_cache(maxsize=4)
@@ -80,23 +82,29 @@ def write_call_files(call: Call, options: ReportOptions, config: Config | None =
 
     ``scan`` calls this as each call finishes, before other calls are known; its key phrases
     are then ranked within the call alone, and the full render at the end re-ranks them.
+    Quote clips are always muted where personal data was said; with ``redact`` the page, the
+    JSON and the call's audio are redacted too.
     """
+    redacted, spans = redact_call(call)
+    if options.redact:
+        call = redacted
+    muting = Muting(tuple(spans), call_copy=options.redact)
     calls_dir = options.out_dir / "calls"
     write_atomic(calls_dir / f"{call.id}.json", json.dumps(call.to_json(), indent=2, ensure_ascii=False))
-    audio = _audio(call, options, clips or [])
+    audio = _audio(call, options, clips or [], muting)
     if keywords is None:
         from ..analyze.keywords import rank_key_phrases
 
         keywords = rank_key_phrases({call.id: call.keywords})[call.id]
     page = build_call_page(call, config or load_config(), keywords, audio)
-    write_atomic(calls_dir / f"{call.id}.html", _render(options, "call.html", page=page, root="../"))
+    write_atomic(calls_dir / f"{call.id}.html", _render(options, "call.html", page=page, root="../", redacted=options.redact))
     return audio
 
 
-def _audio(call: Call, options: ReportOptions, clips: list[ClipRequest]) -> AudioResult:
+def _audio(call: Call, options: ReportOptions, clips: list[ClipRequest], muting: Muting) -> AudioResult:
     if not options.audio:
         return AudioResult(note="audio not rendered")
-    return render_audio(options.out_dir, call.id, call.source.kind, call.source.path, clips)
+    return render_audio(options.out_dir, call.id, call.source.kind, call.source.path, clips, muting)
 
 
 # -- the whole report ---------------------------------------------------------------------------
@@ -108,7 +116,9 @@ def write_report(store: Store, options: ReportOptions, since: str | None = None,
     from ..analyze.keywords import rank_key_phrases
 
     config = load_config()
-    calls = [digest(call) for call in store.iter_calls(since=since, until=until, rep=rep)]
+    # The briefing and its exports are built from redacted calls, whatever --redact says:
+    # marketers forward it, so personal data never reaches it.
+    calls = [digest(redact_call(call)[0]) for call in store.iter_calls(since=since, until=until, rep=rep)]
     briefing = build_briefing(calls, config, options.by, since, until, rep)
     ranked = rank_key_phrases({c.id: c.keywords for c in calls})
     wanted = briefing.clip_requests()
