@@ -116,23 +116,37 @@ def run(
     yield from work.rejected
     want_analysis = analysis.analysis_key(models_dir(), options.role_settings)
     analyzer = _LazyAnalyzer(start=any(j.action != "skip" for j in work.jobs))
-    pending: list[Job] = []
-    for job in work.jobs:
-        if job.action == "transcribe":
-            pending.append(job)
-            continue
+    pending = [job for job in work.jobs if job.action == "transcribe"]
+    for job in (job for job in work.jobs if job.action == "skip"):
         store.update_metadata(job.source)
         call = store.load_call(job.source.call_id)
-        if job.action == "reanalyse":
-            call = _finish(call.source, call.transcript, options, analyzer)
-            store.save_analysis(call, want_analysis)
         if on_saved:
             on_saved(call)
-        yield Outcome(Path(job.source.path), "reanalysed" if job.action == "reanalyse" else "skipped", call)
+        yield Outcome(Path(job.source.path), "skipped", call)
+    again = [job for job in work.jobs if job.action == "reanalyse"]
+    for job in again:
+        store.update_metadata(job.source)
+    by_id = {job.source.call_id: job for job in again}
+    for call in reanalyse(store, list(by_id), options, analyzer, want_analysis):
+        if on_saved:
+            on_saved(call)
+        yield Outcome(Path(by_id[call.id].source.path), "reanalysed", call)
     try:
         yield from _transcribe_and_store(pending, options, store, analyzer, want_analysis, on_saved)
     finally:
         store.release()
+
+
+def reanalyse(store: Store, call_ids: list[str], options: ScanOptions, analyzer, key: str,
+              chunk: int = 200) -> Iterator[Call]:
+    """Re-run roles and analysis on stored calls (no transcription), a batch of calls per parse."""
+    for start in range(0, len(call_ids), chunk):
+        calls = [store.load_call(call_id) for call_id in call_ids[start : start + chunk]]
+        for call in calls:
+            call.role_confidence = assign_roles(call.transcript, call.source, options.rep_channel, options.rep_speaker)
+        for call in analyzer.get().analyze_many(calls):
+            store.save_analysis(call, key)
+            yield call
 
 
 def _transcribe_and_store(pending, options, store, analyzer, want_analysis, on_saved):

@@ -29,11 +29,22 @@ class Analyzer:
 
     def analyze(self, call: Call) -> Call:
         """Fill the call's analysis fields in place (and return it)."""
+        return self.analyze_many([call])[0]
+
+    def analyze_many(self, calls: list[Call], n_process: int = 1) -> list[Call]:
+        """Analyse several calls with one batched parse (the expensive part)."""
+        from .utterances import parse_many
+
+        parsed = parse_many(self.nlp, [c.transcript.segments for c in calls], n_process=n_process)
+        for call, utterances in zip(calls, parsed):
+            self._fill(call, utterances)
+        return calls
+
+    def _fill(self, call: Call, utterances) -> None:
         from .keywords import key_phrase_candidates, mentions
         from .trackers import tracker_counts
-        from .utterances import customer_side, parse_segments
+        from .utterances import customer_side
 
-        utterances = parse_segments(self.nlp, call.transcript.segments)
         customer = customer_side(utterances)
         attributed = any(u.role == "customer" for u in customer)
         call.objections = self.engine.find(customer, attributed)
@@ -44,7 +55,6 @@ class Analyzer:
         call.metrics["objections"] = len({o["segment"] for o in call.objections})
         call.metrics["tracker_counts"] = tracker_counts(call.trackers, self.trackers)
         call.metrics["attributed"] = attributed
-        return call
 
 
 @lru_cache(maxsize=2)

@@ -29,15 +29,30 @@ LIGHT = ("parser", "ner")
 
 def parse_segments(nlp, segments: list[Segment], batch_size: int = 256) -> list[Utterance]:
     """Parse each segment once: the customer side fully, everyone else for lemmas only."""
-    customer = set(customer_indices(segments))
-    full = nlp.pipe((segments[i].text for i in sorted(customer)), batch_size=batch_size)
-    light = nlp.pipe((s.text for i, s in enumerate(segments) if i not in customer),
-                     batch_size=batch_size, disable=list(LIGHT))
+    return parse_many(nlp, [segments], batch_size)[0]
+
+
+def parse_many(nlp, calls: list[list[Segment]], batch_size: int = 1000, n_process: int = 1) -> list[list[Utterance]]:
+    """``parse_segments`` for many calls in two streams, so batches fill up across calls
+    (re-analysing a store parses thousands of calls; ``n_process`` spreads that over cores)."""
+    customer = [set(customer_indices(segments)) for segments in calls]
+    wanted = [(c, i) for c, segments in enumerate(calls) for i in range(len(segments))]
+    full = nlp.pipe((calls[c][i].text for c, i in wanted if i in customer[c]), batch_size=batch_size, n_process=n_process)
+    light = nlp.pipe((calls[c][i].text for c, i in wanted if i not in customer[c]), batch_size=batch_size,
+                     disable=list(LIGHT), n_process=n_process)
     # The statistical sentence splitter (shipped, disabled by default) is ~20x cheaper than the
     # parser and keeps tracker hits pinned to their sentence.
     light = nlp.get_pipe("senter").pipe(light) if "senter" in nlp.component_names else light
-    docs = [next(full) if i in customer else next(light) for i in range(len(segments))]
-    return [Utterance(i, s.text, s.start, s.end, s.speaker, s.role, doc) for i, (s, doc) in enumerate(zip(segments, docs))]
+    # Both streams are consumed in input order, so interleaving them by role keeps alignment.
+    full, light = list(full), list(light)
+    full_iter, light_iter = iter(full), iter(light)
+    result: list[list[Utterance]] = []
+    for c, segments in enumerate(calls):
+        result.append([
+            Utterance(i, s.text, s.start, s.end, s.speaker, s.role, next(full_iter) if i in customer[c] else next(light_iter))
+            for i, s in enumerate(segments)
+        ])
+    return result
 
 
 def customer_indices(segments: list[Segment]) -> list[int]:
