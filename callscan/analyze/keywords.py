@@ -29,7 +29,8 @@ GENERIC_NOUNS = frozenset(
     "thing stuff lot way guy time question call bit kind sort part one something anything "
     "everything nothing someone anyone everyone people person today tomorrow yesterday day "
     "week month year hour minute moment number point case idea fact yes okay hi hello hey "
-    "morning afternoon evening problem issue".split()
+    "morning afternoon evening problem issue thanks thank sense hmm um uh yeah sir ma'am guys "
+    "team company business meeting".split()
 )
 # spaCy lemmatises a few plurals to Latin singulars nobody says in a sales call.
 _LEMMA_FIXES = {"datum": "data", "medium": "media"}
@@ -169,7 +170,9 @@ def _core(doc: "Doc", tokens: list["Token"]) -> "Span | None":
     if not tokens:
         return None
     head = tokens[-1]  # English noun phrases end in their head
-    if head.is_stop or head.pos_ == "PRON" or head.lemma_.lower() in GENERIC_NOUNS:
+    if head.is_stop or head.pos_ in ("PRON", "INTJ") or head.lemma_.lower() in GENERIC_NOUNS:
+        return None
+    if not any(c.isalpha() for c in head.text):  # "-", "…", numbers
         return None
     if not any(t.pos_ in _CONTENT_POS and not t.is_stop and not t.like_num for t in tokens):
         return None
