@@ -37,9 +37,13 @@ class TranscribeOptions:
 
     def cache_settings(self) -> dict:
         """The subset of settings that decides what text comes out (device and limits do not)."""
+        from .speakers import SEPARATION_VERSION
+
         settings = asdict(self)
         for name in ("device", "model", "max_hours"):
             settings.pop(name)
+        # Speaker separation runs with transcription, so a better separator re-transcribes.
+        settings["speaker_separation"] = SEPARATION_VERSION
         return settings
 
 
