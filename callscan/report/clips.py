@@ -67,9 +67,17 @@ class AudioResult:
     note: str | None = None  # shown to the reader when there is no audio
 
 
-def call_audio_href(call_id: str, redacted: bool = False) -> str:
+# Recordings already in a compact format every browser plays are copied as they are: the
+# player gets the original quality and the report skips a decode and an encode per call.
+PLAYABLE_AS_IS = {".mp3": ".mp3", ".ogg": ".ogg", ".opus": ".opus", ".oga": ".ogg"}
+
+
+def call_audio_href(call_id: str, redacted: bool = False, source: Path | None = None) -> str:
     # A redacted copy has its own name, so switching --redact never reuses the wrong file.
-    return f"{AUDIO_DIR}/{call_id}{'.redacted' if redacted else ''}{EXTENSION}"
+    if redacted:
+        return f"{AUDIO_DIR}/{call_id}.redacted{EXTENSION}"
+    suffix = PLAYABLE_AS_IS.get(source.suffix.lower(), EXTENSION) if source else EXTENSION
+    return f"{AUDIO_DIR}/{call_id}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -87,7 +95,7 @@ def render_audio(out_dir: Path, call_id: str, kind: str, source_path: str | None
     if kind != "audio":
         return AudioResult(note="transcript only: no audio")
     source = Path(source_path) if source_path else None
-    copy_href = call_audio_href(call_id, muting.call_copy and bool(muting.spans))
+    copy_href = call_audio_href(call_id, muting.call_copy and bool(muting.spans), source)
     targets = {copy_href: None, **{c.href: c for c in clips}}
     stale = [href for href in targets if not _fresh(out_dir / href, source)]
     if stale and source is not None and source.is_file():
@@ -125,6 +133,11 @@ def _write_from_source(out_dir: Path, source: Path, copy_href: str | None, clips
     from ..errors import CallscanError
     from ..ingest.audio import decode
 
+    if copy_href and not copy_href.endswith(EXTENSION) and source.suffix.lower() in PLAYABLE_AS_IS:
+        write_atomic(out_dir / copy_href, source.read_bytes())
+        copy_href = None
+        if not clips:
+            return
     try:
         audio = decode(source)
     except (CallscanError, OSError) as exc:
