@@ -67,14 +67,9 @@ class Lexicon:
 
 def load_lexicon(path: Path) -> Lexicon:
     """Read ``models/lexicon.yaml``; a malformed file raises CallscanError naming the section."""
-    import yaml
+    from ..datafile import read_yaml
 
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as e:
-        raise CallscanError(f"cannot read lexicon {path}: {e.strerror}", hint=_LEXICON_HINT) from None
-    except yaml.YAMLError as e:
-        raise CallscanError(f"lexicon {path} is not valid YAML: {e}", hint=_LEXICON_HINT) from None
+    data = read_yaml(path, "lexicon", _LEXICON_HINT)
     if not isinstance(data, dict):
         raise CallscanError(f"lexicon {path} must be a mapping of sections", hint=_LEXICON_HINT)
     return Lexicon(

@@ -108,14 +108,9 @@ def sentence_times(utterance: Utterance, sent: "Span") -> tuple[float, float]:
 
 def load_trackers(path: Path) -> list[Tracker]:
     """Read trackers from a YAML mapping of name -> {who, phrases, description}."""
-    import yaml
+    from ..datafile import read_yaml
 
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as e:
-        raise CallscanError(f"cannot read trackers file {path}: {e.strerror}", hint=_FORMAT_HINT) from None
-    except yaml.YAMLError as e:
-        raise CallscanError(f"trackers file {path} is not valid YAML: {e}", hint=_FORMAT_HINT) from None
+    data = read_yaml(path, "trackers file", _FORMAT_HINT)
     if not isinstance(data, dict) or not data:
         raise CallscanError(f"trackers file {path} must map tracker names to settings", hint=_FORMAT_HINT)
     return [_tracker(path, name, body) for name, body in data.items()]

@@ -25,8 +25,20 @@ TREND_PERIODS = 12  # more columns than this stop being readable at sparkline si
 CONTEXTS = ("using", "evaluating", "comparing", "left")
 
 
+class _LinksToLine:
+    """For anything said at ``start`` in ``segment`` of ``call``: a link to that line, and the time."""
+
+    @property
+    def href(self) -> str:
+        return self.call.href + (f"#seg-{self.segment}" if self.segment is not None else "")
+
+    @property
+    def at(self) -> str:
+        return clock(self.start)
+
+
 @dataclass
-class Quote:
+class Quote(_LinksToLine):
     """A customer's exact words from one call, linked to the moment they were said."""
 
     call: CallDigest
@@ -39,14 +51,6 @@ class Quote:
     clip: ClipRequest | None = None  # what to cut; None for transcript-only calls
     clip_href: str | None = None  # filled in once the clip exists
     audio_note: str | None = None
-
-    @property
-    def href(self) -> str:
-        return self.call.href + (f"#seg-{self.segment}" if self.segment is not None else "")
-
-    @property
-    def at(self) -> str:
-        return clock(self.start)
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,7 @@ class CategoryCard:
 
 
 @dataclass(frozen=True)
-class MentionRef:
+class MentionRef(_LinksToLine):
     """One sentence that mentions something, linked to its line."""
 
     call: CallDigest
@@ -114,14 +118,6 @@ class MentionRef:
     start: float
     segment: int | None
     attributed: bool
-
-    @property
-    def href(self) -> str:
-        return self.call.href + (f"#seg-{self.segment}" if self.segment is not None else "")
-
-    @property
-    def at(self) -> str:
-        return clock(self.start)
 
 
 @dataclass
