@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .analyze.nlp import load_nlp
-from .analyze.objections import (Featurizer, ObjectionModel, load_cues, load_engine, load_taxonomy, read_jsonl,
-                                  score, train_model)
+from .analyze.objections import (Featurizer, ObjectionModel, load_engine, load_taxonomy, read_jsonl, score,
+                                  train_model)
 
 
 @dataclass
@@ -28,8 +28,7 @@ def train(objections_dir: Path, out_dir: Path | None = None) -> TrainResult:
     records = read_jsonl(train_path)
     nlp = load_nlp()
     docs = list(nlp.pipe((r["text"] for r in records), batch_size=256))
-    featurizer = Featurizer.from_cues(load_cues(objections_dir / "cues.yaml"))
-    model = train_model(docs, [r["labels"] for r in records], categories, featurizer)
+    model = train_model(docs, [r["labels"] for r in records], categories, Featurizer())
     dev_path = objections_dir / "data" / "dev.jsonl"
     dev = evaluate_model(model, read_jsonl(dev_path), categories) if dev_path.is_file() else None
     model.meta.update({

@@ -74,35 +74,17 @@ class Featurizer:
     """Turns a parsed utterance into the two text views the vectorizer reads.
 
     View 1: lemmas, lower-cased, with tokens inside a negation's scope prefixed ``NOT_``
-    (``price isn't an issue`` → ``price be NEG NOT_a NOT_issue``), plus a ``CUE_<category>``
-    token for each cue word (``models/objections/cues.yaml``), so the model can generalise to
-    synonyms the training lines never used. View 2: the raw lower-cased text, for character
-    n-grams that survive ASR misspellings.
+    (``price isn't an issue`` → ``price be NEG NOT_a NOT_issue``) and a ``QMARK`` for questions.
+    View 2: the raw lower-cased text, for character n-grams that survive ASR misspellings.
+    (Cue-word lists per category were tried as extra tokens and lowered both dev and
+    independent-set macro-F1, so they are not used.)
     """
-
-    single: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    multi: tuple[tuple[tuple[str, ...], str], ...] = ()
-
-    @classmethod
-    def from_cues(cls, cues: dict[str, list[str]]) -> "Featurizer":
-        single: dict[str, list[str]] = {}
-        multi = []
-        for category, words in cues.items():
-            for word in words:
-                parts = tuple(str(word).lower().split())
-                if len(parts) == 1:
-                    single.setdefault(parts[0], []).append(category)
-                elif parts:
-                    multi.append((parts, category))
-        return cls({k: tuple(v) for k, v in single.items()}, tuple(multi))
 
     def views(self, doc: "Doc") -> tuple[str, str]:
         return self.lemma_view(doc), " ".join(doc.text.lower().split())
 
     def lemma_view(self, doc: "Doc") -> str:
         out: list[str] = []
-        lemmas: list[str] = []
-        lowers: list[str] = []
         negated = False
         for token in doc:
             if token.is_punct:
@@ -115,38 +97,10 @@ class Featurizer:
                 out.append("NEG")
                 negated = True
                 continue
-            prefix = "NOT_" if negated else ""
-            out.append(prefix + lemma)
-            for category in set(self.single.get(lemma, ())) | set(self.single.get(token.lower_, ())):
-                out.append(f"{prefix}CUE_{category}")
-            lemmas.append(lemma)
-            lowers.append(token.lower_)
-        out.extend(self._multi_word_cues(lemmas, lowers))
+            out.append(("NOT_" if negated else "") + lemma)
         if doc.text.rstrip().endswith("?"):
             out.append("QMARK")
         return " ".join(out)
-
-    def _multi_word_cues(self, lemmas: list[str], lowers: list[str]) -> list[str]:
-        found = []
-        for words, category in self.multi:
-            n = len(words)
-            for i in range(len(lemmas) - n + 1):
-                if tuple(lemmas[i : i + n]) == words or tuple(lowers[i : i + n]) == words:
-                    found.append(f"CUE_{category}")
-                    break
-        return found
-
-
-def load_cues(path: Path) -> dict[str, list[str]]:
-    import yaml
-
-    if not path.is_file():
-        return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return {str(k): [str(w) for w in v] for k, v in data.items()}
-    except (yaml.YAMLError, AttributeError, TypeError) as exc:
-        raise CallscanError(f"cannot read cue lists {path} ({exc})") from None
 
 
 def _vectorizer():
