@@ -90,12 +90,14 @@ def write_call_files(call: Call, options: ReportOptions, config: Config | None =
         call = redacted
     muting = Muting(tuple(spans), call_copy=options.redact)
     calls_dir = options.out_dir / "calls"
-    write_atomic(calls_dir / f"{call.id}.json", json.dumps(call.to_json(), indent=2, ensure_ascii=False))
-    audio = _audio(call, options, clips or [], muting)
     if keywords is None:
         from ..analyze.keywords import rank_key_phrases
 
         keywords = rank_key_phrases({call.id: call.keywords})[call.id]
+    data = call.to_json()
+    data["keywords"] = keywords  # ranked against every call in the report (within the call during a scan)
+    write_atomic(calls_dir / f"{call.id}.json", json.dumps(data, indent=2, ensure_ascii=False))
+    audio = _audio(call, options, clips or [], muting)
     page = build_call_page(call, config or load_config(), keywords, audio)
     write_atomic(calls_dir / f"{call.id}.html", _render(options, "call.html", page=page, root="../", redacted=options.redact))
     return audio
