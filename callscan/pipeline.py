@@ -257,8 +257,11 @@ def _transcribe_all(jobs: list[Job], options: ScanOptions, claim) -> Iterator[tu
 
 
 def _pooled(jobs: list[Job], options: TranscribeOptions, workers: int, threads: int, claim):
+    from concurrent.futures.process import BrokenProcessPool
+
     context = multiprocessing.get_context("spawn")  # forking a process with OpenMP threads can hang
-    executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads,))
+    executor = _new_pool(context, workers, threads)
+    crashes: dict[str, int] = {}  # call id -> pool crashes while it was in flight
     try:
         queue = list(jobs)
         running: dict[Future, Job] = {}
@@ -271,18 +274,28 @@ def _pooled(jobs: list[Job], options: TranscribeOptions, workers: int, threads: 
                 if refused:
                     yield job, None, NOT_CLAIMED + refused
                     continue
-                running[executor.submit(_pool_task, job.source, options)] = job
-            if not running:
+                try:
+                    running[executor.submit(_pool_task, job.source, options)] = job
+                except BrokenProcessPool:  # the pool broke between two results
+                    queue.insert(0, job)
+                    break
+            broken = getattr(executor, "_broken", False)
+            if not running and not broken:
                 continue
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            done, _ = wait(running, return_when=FIRST_COMPLETED) if running else (set(), set())
+            if broken or any(isinstance(f.exception(), BrokenProcessPool) for f in done):
+                # A worker died (killed, out of memory, a crash in native code). Nobody knows
+                # which file did it: retry everything in flight once, then give up on a file.
+                yield from _after_crash(running, queue, crashes)
+                _stop(executor)
+                executor = _new_pool(context, workers, threads)
+                continue
             for future in done:
                 job = running.pop(future)
                 try:
                     transcript, error = future.result()
-                except Exception as exc:  # a worker crashed (killed, segfault): report, go on
+                except Exception as exc:  # a bug in a worker: report it for this file, go on
                     transcript, error = None, f"worker failed ({type(exc).__name__}: {exc})"
-                    if "BrokenProcessPool" in type(exc).__name__:
-                        executor = _restart(executor, context, workers, threads, running, queue)
                 yield job, transcript, error
     except BaseException:
         _stop(executor)  # interrupted or failed: don't wait for work in flight
@@ -290,12 +303,20 @@ def _pooled(jobs: list[Job], options: TranscribeOptions, workers: int, threads: 
     executor.shutdown(wait=True)
 
 
-def _restart(executor, context, workers, threads, running, queue):
-    """A dead worker breaks the pool: requeue what was in flight and start a new pool."""
-    queue[:0] = list(running.values())
-    running.clear()
-    _stop(executor)
+def _new_pool(context, workers: int, threads: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads,))
+
+
+def _after_crash(running: dict, queue: list[Job], crashes: dict[str, int]):
+    retry = []
+    for job in running.values():
+        crashes[job.source.call_id] = crashes.get(job.source.call_id, 0) + 1
+        if crashes[job.source.call_id] >= 2:
+            yield job, None, "a transcription worker crashed twice on this file"
+        else:
+            retry.append(job)
+    queue[:0] = retry
+    running.clear()
 
 
 def _stop(executor: ProcessPoolExecutor) -> None:

@@ -119,3 +119,39 @@ def test_two_runs_on_one_store_share_the_work(batch, tmp_path):
     transcribed = sum(summary(err)["transcribed"] for _, err in results)
     assert transcribed == BATCH  # each call transcribed exactly once across both runs
     assert check_store(db) == BATCH
+
+
+def test_a_killed_worker_is_replaced_and_its_calls_retried(batch, tmp_path):
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "callscan", "scan", str(batch), "-o", str(out), "-s", "--jobs", "2"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers = []
+    deadline = time.time() + 60
+    while not workers and time.time() < deadline and proc.poll() is None:
+        found = subprocess.run(["pgrep", "-P", str(proc.pid), "-f", "multiprocessing.spawn"],
+                               capture_output=True, text=True).stdout.split()
+        # Kill a worker once it has loaded the model and is working.
+        if found and stored(out / "callscan.db") >= 1:
+            workers = found
+        time.sleep(0.05)
+    assert workers, "no worker process seen"
+    os.kill(int(workers[0]), signal.SIGKILL)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert summary(err)["transcribed"] == BATCH
+    assert check_store(out / "callscan.db") == BATCH
+
+
+def test_a_file_that_keeps_crashing_workers_is_given_up(tmp_path):
+    from callscan.pipeline import Job, _after_crash
+    from callscan.schema import Source
+
+    def job(name):
+        return Job(Source(path=name, name=name, kind="audio", content_hash=name * 8, size=1), "transcribe", 1.0)
+
+    a, b = job("a"), job("b")
+    crashes, queue = {}, []
+    assert list(_after_crash({1: a, 2: b}, queue, crashes)) == [] and queue == [a, b]
+    queue.clear()
+    failed = list(_after_crash({1: a}, queue, crashes))
+    assert failed == [(a, None, "a transcription worker crashed twice on this file")] and queue == []
