@@ -30,7 +30,7 @@ def union(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
 
 
 def overlap(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> float:
-    total, j = 0.0, 0
+    total = 0.0
     for start, end in a:
         for s2, e2 in b:
             total += max(0.0, min(end, e2) - max(start, s2))

@@ -9,7 +9,6 @@ of true speech time covered by transcribed words.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 

@@ -30,7 +30,6 @@ import json
 import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 from unittest import mock
 
 import numpy as np

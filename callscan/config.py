@@ -62,7 +62,6 @@ class ScanOptions:
     def role_settings(self) -> str:
         """What decides roles; part of the analysis key."""
         return f"{self.rep_channel}|{self.rep_speaker or ''}"
-    render: bool = True
 
 
 def default_jobs() -> int:

@@ -10,7 +10,6 @@ import shutil
 import wave
 
 import numpy as np
-import pytest
 
 from callscan.cli import cli
 from conftest import AUDIO
