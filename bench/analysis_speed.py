@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from callscan.analyze import analysis_key, load_analyzer
-from callscan.config import ScanOptions, models_dir
+from callscan.config import ScanOptions, default_jobs, models_dir
 from callscan.pipeline import reanalyse
 from callscan.store import Store
 
@@ -50,6 +50,31 @@ def thirty_minute_call(calls):
     return base
 
 
+def time_reanalysis(calls, analyzer, jobs: int) -> dict:
+    """Copy the sample calls into a 1,000-call store marked stale, then time re-analysing it."""
+    tmp = Path(tempfile.mkdtemp(prefix="callscan-analysis-"))
+    try:
+        with Store(tmp / "big.db") as big:
+            for i in range(1000):
+                call = copy.deepcopy(calls[i % len(calls)])
+                call.id = f"{call.id}-{i}"
+                call.source.content_hash = f"{i:06d}{call.source.content_hash[6:]}"
+                big.save_call(call, "stale")
+            options = ScanOptions(out_dir=tmp, db_path=tmp / "big.db", jobs=jobs)
+            key = analysis_key(models_dir(), options.role_settings)
+            started = time.perf_counter()
+            # The same code path a scan takes when the model or taxonomy changed.
+            done = sum(1 for _ in reanalyse(big, big.call_ids(), options, _Ready(analyzer), key))
+            seconds = time.perf_counter() - started
+            assert done == 1000
+            segments = big.db.execute("SELECT count(*) FROM segments").fetchone()[0]
+            stale = big.db.execute("SELECT count(*) FROM calls WHERE analysis_key != ?", (key,)).fetchone()[0]
+            assert stale == 0, stale
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"jobs": jobs, "segments": segments, "seconds": round(seconds, 1)}
+
+
 def main(db: Path) -> None:
     analyzer = load_analyzer(models_dir())
     with Store(db) as store:
@@ -61,29 +86,12 @@ def main(db: Path) -> None:
     long_seconds = time.perf_counter() - started
     words = sum(len(s.text.split()) for s in long_call.transcript.segments)
 
-    tmp = Path(tempfile.mkdtemp(prefix="callscan-analysis-"))
-    try:
-        with Store(tmp / "big.db") as big:
-            for i in range(1000):
-                call = copy.deepcopy(calls[i % len(calls)])
-                call.id = f"{call.id}-{i}"
-                call.source.content_hash = f"{i:06d}{call.source.content_hash[6:]}"
-                big.save_call(call, "stale")
-            options = ScanOptions(out_dir=tmp, db_path=tmp / "big.db")
-            key = analysis_key(models_dir(), options.role_settings)
-            started = time.perf_counter()
-            # The same code path a scan takes when the model or taxonomy changed.
-            done = sum(1 for _ in reanalyse(big, big.call_ids(), options, _Ready(analyzer), key))
-            reanalyse_seconds = time.perf_counter() - started
-            assert done == 1000
-            segments = big.db.execute("SELECT count(*) FROM segments").fetchone()[0]
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     result = {
         "thirty_minute_call": {"audio_minutes": round(long_call.transcript.duration / 60, 1), "words": words,
                                "segments": len(long_call.transcript.segments), "seconds": round(long_seconds, 3)},
-        "reanalyse_1000_calls": {"segments": segments, "seconds": round(reanalyse_seconds, 1)},
     }
+    for jobs in sorted({1, default_jobs()}):
+        result[f"reanalyse_1000_calls_jobs{jobs}"] = time_reanalysis(calls, analyzer, jobs)
     print(json.dumps(result, indent=2))
 
 

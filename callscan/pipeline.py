@@ -137,16 +137,81 @@ def run(
         store.release()
 
 
+# Below this many calls a worker pool costs more (each worker loads spaCy, ~2 s) than it saves.
+POOL_MIN_CALLS = 40
+
+
 def reanalyse(store: Store, call_ids: list[str], options: ScanOptions, analyzer, key: str,
-              chunk: int = 200) -> Iterator[Call]:
-    """Re-run roles and analysis on stored calls (no transcription), a batch of calls per parse."""
-    for start in range(0, len(call_ids), chunk):
-        calls = [store.load_call(call_id) for call_id in call_ids[start : start + chunk]]
-        for call in calls:
-            call.role_confidence = assign_roles(call.transcript, call.source, options.rep_channel, options.rep_speaker)
-        for call in analyzer.get().analyze_many(calls):
+              chunk: int = 100) -> Iterator[Call]:
+    """Re-run roles and analysis on stored calls (no transcription), a batch of calls per parse.
+
+    With ``options.jobs`` > 1 and enough calls, batches go to worker processes (analysis is
+    CPU-bound Python and spaCy, so threads would not help); the store is only touched here.
+    """
+    batches = [call_ids[start : start + chunk] for start in range(0, len(call_ids), chunk)]
+    workers = min(options.jobs, len(batches))
+    if workers > 1 and len(call_ids) >= POOL_MIN_CALLS:
+        unfinished = yield from _reanalyse_pooled(store, batches, options, key, workers)
+        batches = [batches[i] for i in unfinished]  # left by a crashed worker: done in-process
+    for batch in batches:
+        for call in analyzer.get().analyze_many(_with_roles(store, batch, options)):
             store.save_analysis(call, key)
             yield call
+
+
+def _with_roles(store: Store, call_ids: list[str], options: ScanOptions) -> list[Call]:
+    calls = [store.load_call(call_id) for call_id in call_ids]
+    for call in calls:
+        call.role_confidence = assign_roles(call.transcript, call.source, options.rep_channel, options.rep_speaker)
+    return calls
+
+
+def _reanalyse_pooled(store: Store, batches: list[list[str]], options: ScanOptions, key: str, workers: int):
+    """Analyse batches in worker processes; returns the indices of batches not done (none,
+    unless a worker died: the caller then finishes them in-process)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    context = multiprocessing.get_context("spawn")
+    executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_analysis_worker)
+    running: dict[Future, int] = {}
+    finished: set[int] = set()
+    try:
+        upcoming = iter(range(len(batches)))
+        for index in upcoming:
+            running[executor.submit(_analyse_task, _with_roles(store, batches[index], options))] = index
+            if len(running) < workers * 2:  # two batches per worker in flight, the rest on disk
+                continue
+            yield from _collect(running, finished, store, key, FIRST_COMPLETED)
+        while running:
+            yield from _collect(running, finished, store, key, FIRST_COMPLETED)
+    except BrokenProcessPool:
+        log.warning("an analysis worker died; analysing the remaining calls in this process")
+        _stop(executor)
+        return [i for i in range(len(batches)) if i not in finished]
+    except BaseException:
+        _stop(executor)
+        raise
+    executor.shutdown(wait=True)
+    return []
+
+
+def _collect(running: dict, finished: set, store: Store, key: str, when) -> Iterator[Call]:
+    done, _ = wait(running, return_when=when)
+    for future in done:
+        index = running.pop(future)
+        for call in future.result():
+            store.save_analysis(call, key)
+            yield call
+        finished.add(index)
+
+
+def _init_analysis_worker() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    analysis.load_analyzer(models_dir())
+
+
+def _analyse_task(calls: list[Call]) -> list[Call]:
+    return analysis.load_analyzer(models_dir()).analyze_many(calls)
 
 
 def _transcribe_and_store(pending, options, store, analyzer, want_analysis, on_saved):
