@@ -90,7 +90,7 @@ def transcription_options(func):
 @click.option("--rep-speaker", metavar="NAME",
               help="Speaker label that is the rep in mono calls and transcripts (e.g. 'Speaker 2', a VTT voice name).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=default_jobs, show_default="number of cores",
-              help="Worker processes; each uses cores/jobs threads.")
+              help="Worker processes (transcription and re-analysis); each uses cores/jobs threads.")
 @click.option("-s", "--silent", is_flag=True, help="No progress bar.")
 @click.option("--redact/--no-redact", default=False, envvar="CALLSCAN_REDACT", show_envvar=True,
               help="Also redact personal data on call pages, call JSON and call audio (the briefing always is).")
