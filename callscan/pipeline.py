@@ -115,15 +115,16 @@ def run(
     """Process the plan, yielding one Outcome per input as soon as it is stored."""
     yield from work.rejected
     want_analysis = analysis.analysis_key(models_dir(), options.role_settings)
-    analyzer = _LazyAnalyzer(start=any(j.action != "skip" for j in work.jobs))
     pending = [job for job in work.jobs if job.action == "transcribe"]
+    again = [job for job in work.jobs if job.action == "reanalyse"]
+    # Pooled re-analysis loads the analyzer in its workers; this process only needs it to transcribe.
+    analyzer = _LazyAnalyzer(start=bool(pending) or (bool(again) and not _pools_reanalysis(options, len(again))))
     for job in (job for job in work.jobs if job.action == "skip"):
         store.update_metadata(job.source)
         call = store.load_call(job.source.call_id)
         if on_saved:
             on_saved(call)
         yield Outcome(Path(job.source.path), "skipped", call)
-    again = [job for job in work.jobs if job.action == "reanalyse"]
     for job in again:
         store.update_metadata(job.source)
     by_id = {job.source.call_id: job for job in again}
@@ -148,15 +149,21 @@ def reanalyse(store: Store, call_ids: list[str], options: ScanOptions, analyzer,
     With ``options.jobs`` > 1 and enough calls, batches go to worker processes (analysis is
     CPU-bound Python and spaCy, so threads would not help); the store is only touched here.
     """
+    pooled = _pools_reanalysis(options, len(call_ids))
+    if pooled:  # at least two batches per worker, so that none sits idle
+        chunk = min(chunk, -(-len(call_ids) // (2 * options.jobs)))
     batches = [call_ids[start : start + chunk] for start in range(0, len(call_ids), chunk)]
-    workers = min(options.jobs, len(batches))
-    if workers > 1 and len(call_ids) >= POOL_MIN_CALLS:
-        unfinished = yield from _reanalyse_pooled(store, batches, options, key, workers)
+    if pooled:
+        unfinished = yield from _reanalyse_pooled(store, batches, options, key, options.jobs)
         batches = [batches[i] for i in unfinished]  # left by a crashed worker: done in-process
     for batch in batches:
         for call in analyzer.get().analyze_many(_with_roles(store, batch, options)):
             store.save_analysis(call, key)
             yield call
+
+
+def _pools_reanalysis(options: ScanOptions, calls: int) -> bool:
+    return options.jobs > 1 and calls >= POOL_MIN_CALLS
 
 
 def _with_roles(store: Store, call_ids: list[str], options: ScanOptions) -> list[Call]:
@@ -176,14 +183,12 @@ def _reanalyse_pooled(store: Store, batches: list[list[str]], options: ScanOptio
     running: dict[Future, int] = {}
     finished: set[int] = set()
     try:
-        upcoming = iter(range(len(batches)))
-        for index in upcoming:
-            running[executor.submit(_analyse_task, _with_roles(store, batches[index], options))] = index
-            if len(running) < workers * 2:  # two batches per worker in flight, the rest on disk
-                continue
-            yield from _collect(running, finished, store, key, FIRST_COMPLETED)
+        for index, batch in enumerate(batches):
+            running[executor.submit(_analyse_task, _with_roles(store, batch, options))] = index
+            if len(running) >= workers * 2:  # two batches per worker in flight, the rest on disk
+                yield from _collect(running, finished, store, key)
         while running:
-            yield from _collect(running, finished, store, key, FIRST_COMPLETED)
+            yield from _collect(running, finished, store, key)
     except BrokenProcessPool:
         log.warning("an analysis worker died; analysing the remaining calls in this process")
         _stop(executor)
@@ -195,8 +200,8 @@ def _reanalyse_pooled(store: Store, batches: list[list[str]], options: ScanOptio
     return []
 
 
-def _collect(running: dict, finished: set, store: Store, key: str, when) -> Iterator[Call]:
-    done, _ = wait(running, return_when=when)
+def _collect(running: dict, finished: set, store: Store, key: str) -> Iterator[Call]:
+    done, _ = wait(running, return_when=FIRST_COMPLETED)
     for future in done:
         index = running.pop(future)
         for call in future.result():
