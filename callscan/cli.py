@@ -186,13 +186,25 @@ def report(db_path, out_dir, since, until, rep, by, template_dir, redact):
 @cli.command(context_settings=CONTEXT)
 @click.option("--models", "models", type=click.Path(path_type=Path, file_okay=False, exists=True),
               help="Models folder (default: the repo's models/, or $CALLSCAN_MODELS).")
-def train(models):
+@click.option("--encoder", type=click.Choice(["reuse", "finetune", "none"]), default="reuse", show_default=True,
+              help="The sentence encoder blended with the linear models: keep the one in model/, fine-tune a "
+                   "new one (needs `pip install -e '.[train]'`, ~25 min on 2 cores), or train without it.")
+@click.option("--epochs", type=click.FloatRange(min=0.01), default=3.0, show_default=True,
+              help="Fine-tuning epochs (with --encoder finetune).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Fine-tuning seed (with --encoder finetune).")
+@click.option("--layers", type=click.IntRange(1, 6), default=6, show_default=True,
+              help="Transformer layers kept from MiniLM's 6 (with --encoder finetune): fewer is faster, less accurate.")
+def train(models, encoder, epochs, seed, layers):
     """Rebuild the objection classifier from models/objections/data/ (train.jsonl, scored on dev.jsonl)."""
     from .config import models_dir
+    from .finetune import FinetuneOptions
     from .training import train as run_training
 
-    result = run_training((models or models_dir()) / "objections")
-    click.echo(f"trained on {result.n_train} lines in {result.seconds:.1f} s → {result.model_dir}", err=True)
+    result = run_training((models or models_dir()) / "objections", encoder=encoder,
+                          finetune_options=FinetuneOptions(epochs=epochs, seed=seed, layers=layers),
+                          progress=lambda line: click.echo(line, err=True))
+    click.echo(f"trained on {result.n_train} lines in {result.seconds:.1f} s (encoder: {result.encoder}) "
+               f"→ {result.model_dir}", err=True)
     if result.dev:
         click.echo(_score_table(result.dev))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from . import analyze as analysis
+from .analyze.encoder import WORKER_ENV
 from .config import ScanOptions, TranscribeOptions, models_dir
 from .errors import CallscanError, InputError
 from .ingest.audio import probe_duration
@@ -212,6 +214,7 @@ def _collect(running: dict, finished: set, store: Store, key: str) -> Iterator[C
 
 def _init_analysis_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ[WORKER_ENV] = "1"  # the workers fill the cores: no encoder beside the parse
     analysis.load_analyzer(models_dir())
 
 
