@@ -188,7 +188,7 @@ def report(db_path, out_dir, since, until, rep, by, template_dir, redact):
               help="Models folder (default: the repo's models/, or $CALLSCAN_MODELS).")
 @click.option("--encoder", type=click.Choice(["reuse", "finetune", "none"]), default="reuse", show_default=True,
               help="The sentence encoder blended with the linear models: keep the one in model/, fine-tune a "
-                   "new one (needs `pip install -e '.[train]'`, ~25 min on 2 cores), or train without it.")
+                   "new one (needs `pip install -e '.[train]'`, ~22 min on 2 cores), or train without it.")
 @click.option("--epochs", type=click.FloatRange(min=0.01), default=3.0, show_default=True,
               help="Fine-tuning epochs (with --encoder finetune).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Fine-tuning seed (with --encoder finetune).")

@@ -33,7 +33,7 @@ def train(objections_dir: Path, out_dir: Path | None = None, encoder: str = "reu
           finetune_options=None, progress: Callable[[str], None] = lambda _: None) -> TrainResult:
     """Train on ``data/train.jsonl``, score on ``data/dev.jsonl``, save to ``model/``.
 
-    ``encoder``: "finetune" fine-tunes the sentence encoder too (needs the train extra, ~25 min
+    ``encoder``: "finetune" fine-tunes the sentence encoder too (needs the train extra, ~22 min
     on 2 cores); "reuse" keeps the encoder already in ``model/`` and refits everything around
     it; "none" trains the linear models alone.
     """
@@ -45,11 +45,15 @@ def train(objections_dir: Path, out_dir: Path | None = None, encoder: str = "reu
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    scorer, how = _prepare_encoder(encoder, records, categories, objections_dir / "model", staging, finetune_options, progress)
-    progress("fitting the linear models (5-fold cross-validation)")
-    nlp = load_nlp()
-    docs = list(nlp.pipe((r["text"] for r in records), batch_size=256))
-    model = train_model(docs, [r["labels"] for r in records], categories, Featurizer(), encoder=scorer)
+    try:
+        scorer, how = _prepare_encoder(encoder, records, categories, objections_dir / "model", staging,
+                                       finetune_options, progress)
+        progress("fitting the linear models (5-fold cross-validation)")
+        docs = list(load_nlp().pipe((r["text"] for r in records), batch_size=256))
+        model = train_model(docs, [r["labels"] for r in records], categories, Featurizer(), encoder=scorer)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # the old model stays as it was
+        raise
     if scorer is not None and model.encoder is None:
         how = f"{how}, but the blend gave it no weight (not used)"
         for name in ENCODER_PARTS:

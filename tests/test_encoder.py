@@ -107,6 +107,7 @@ def test_finetuning_without_the_train_extra_is_a_one_line_error(runner, tmp_path
     assert result.exit_code == 1
     assert "needs torch" in result.output and "pip install -e '.[train]'" in result.output
     assert "Traceback" not in result.output
+    assert not (models / "objections" / "model.partial").exists()
 
 
 def test_finetuning_writes_a_loadable_encoder(tmp_path):
