@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import time
 from dataclasses import dataclass
@@ -92,8 +93,7 @@ def _prepare_encoder(mode: str, records: list[dict], categories: list[str], curr
         return EncoderScorer.load(staging), "fine-tuned"
     if not has_encoder(current):
         return None, f"not used (none in {current}; `--encoder finetune` trains one)"
-    scorer = EncoderScorer.load(current)
-    if scorer.outputs != ["objection", *categories]:
+    if json.loads((current / ENCODER_META).read_text()).get("outputs") != ["objection", *categories]:
         return None, "not used (it was trained for other categories; `--encoder finetune` retrains it)"
     for name in ENCODER_PARTS:
         shutil.copy(current / name, staging / name)
