@@ -169,3 +169,17 @@ def test_encoding_beside_the_parse_gives_the_worker_result(monkeypatch):
     assert analyzer._encode_in_background([call()]) is None
     assert analyzer.analyze(call()).objections == background
     assert len({o["segment"] for o in background}) >= 2  # something to compare
+
+
+def test_a_changed_encoder_file_changes_the_analysis_key(tmp_path):
+    """Stored calls are re-analysed when only the encoder is swapped."""
+    from callscan.analyze import fingerprint
+
+    models = tmp_path / "models"
+    shutil.copytree(models_dir(), models, ignore=shutil.ignore_patterns("*.jsonl", "classifier.joblib"))
+    encoder = models / "objections" / "model" / "encoder.onnx"
+    encoder.write_bytes(b"first")
+    before = fingerprint(models)
+    encoder.write_bytes(b"second")
+    fingerprint.cache_clear()
+    assert fingerprint(models) != before

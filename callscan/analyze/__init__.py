@@ -135,8 +135,8 @@ def fingerprint(models: Path) -> str:
     from .nlp import pipeline_version
 
     digest = hashlib.sha256(f"{ANALYSIS_VERSION}|{pipeline_version()}".encode())
-    for name in ("objections/taxonomy.yaml", "objections/model/classifier.joblib", "lexicon.yaml", "trackers.yaml",
-                 "roles.yaml"):
+    for name in ("objections/taxonomy.yaml", "objections/model/classifier.joblib", "objections/model/encoder.onnx",
+                 "lexicon.yaml", "trackers.yaml", "roles.yaml"):
         path = models / name
         digest.update(name.encode() + (path.read_bytes() if path.is_file() else b"missing"))
     return digest.hexdigest()[:16]

@@ -22,6 +22,8 @@ ENCODER_FILE = "encoder.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 ENCODER_META = "encoder.json"
 MAX_TOKENS = 96  # 99.9% of training lines are under 80 word pieces
+# Set in re-analysis worker processes: no core is idle there, so the encoder runs after the parse.
+WORKER_ENV = "CALLSCAN_ANALYSIS_WORKER"
 
 
 @dataclass
@@ -60,7 +62,7 @@ class EncoderScorer:
         One text per run, on purpose: int8 dynamic quantisation scales activations per batch,
         so in a batch a line's scores would shift (by ~0.003) with its neighbours. Alone, a line
         scores the same in every call, in a worker or not, and no padding is computed. It costs
-        ~1.2 ms per line with the 3-layer encoder (batches of 64 were ~30% faster).
+        ~3 ms per line on one thread (batches of 64 were ~30% faster).
         """
         import numpy as np
 
@@ -74,7 +76,3 @@ class EncoderScorer:
 def has_encoder(folder: Path) -> bool:
     return all((folder / name).is_file() for name in (ENCODER_FILE, TOKENIZER_FILE, ENCODER_META))
 
-
-
-# Set in re-analysis worker processes: no core is idle there, so the encoder runs after the parse.
-WORKER_ENV = "CALLSCAN_ANALYSIS_WORKER"

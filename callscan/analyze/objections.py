@@ -5,8 +5,10 @@ categories (multi-label). Both are logistic regressions (the gate's on naive-Bay
 features) over TF-IDF features built from the spaCy parse: lemmas with negation scope marked
 (``price isn't an issue`` → ``price be NOT_issue``), character n-grams of the raw text, which
 survive ASR misspellings, and surface word n-grams.
-Thresholds are chosen by cross-validation on the training split only, so dev numbers stay
-honest. ``callscan train`` rebuilds the shipped model from ``models/objections/data/``.
+A fine-tuned sentence encoder (``encoder.py``) is blended in when the model has one. Thresholds
+(and blend weights) are chosen on training lines only — out-of-fold scores, and a calibration
+slice the encoder never trained on — so dev numbers stay honest. ``callscan train`` rebuilds the
+shipped model from ``models/objections/data/``.
 """
 
 from __future__ import annotations
@@ -248,7 +250,7 @@ class ObjectionModel:
     def attach_encoder(self, encoder: EncoderScorer) -> None:
         if encoder.outputs != ["objection", *self.categories]:
             raise ModelError("the objection encoder was trained for other categories",
-                             hint="run `callscan train --encoder` after editing taxonomy.yaml")
+                             hint="run `callscan train --encoder finetune` after editing taxonomy.yaml")
         self.encoder = encoder
 
 
